@@ -1,0 +1,71 @@
+"""Compositing: strokes laid "over" a canvas, one after another.
+
+    canvas <- stroke_rgb * alpha + canvas * (1 - alpha)
+
+Strokes are straight-alpha RGBA. Torch versions are differentiable and batched; the numpy
+versions are for storage formats (uint8 HWC).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+WHITE = (255, 255, 255)
+
+
+def over(canvas: torch.Tensor, strokes: torch.Tensor) -> torch.Tensor:
+    """Lay one stroke per canvas over it: canvas (B, 3, H, W), strokes (B, 4, H, W) in [0, 1]."""
+    alpha = strokes[:, 3:4]
+    return strokes[:, :3] * alpha + canvas * (1.0 - alpha)
+
+
+def over_sequence(canvas: torch.Tensor, strokes: torch.Tensor) -> torch.Tensor:
+    """Lay T strokes in order: canvas (B, 3, H, W), strokes (B, T, 4, H, W)."""
+    for t in range(strokes.shape[1]):
+        canvas = over(canvas, strokes[:, t])
+    return canvas
+
+
+def blank_canvas(
+    batch: int,
+    size: int | tuple[int, int] = 64,
+    background: tuple[int, int, int] = WHITE,
+    *,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """A (batch, 3, H, W) canvas filled with ``background`` (0–255 RGB)."""
+    h, w = (size, size) if isinstance(size, int) else size
+    bg = torch.tensor(background, dtype=dtype, device=device).view(1, 3, 1, 1) / 255.0
+    return bg.expand(batch, 3, h, w).clone()
+
+
+def over_numpy(canvas: np.ndarray, stroke: np.ndarray) -> np.ndarray:
+    """numpy "over": canvas float (H, W, 3) in [0, 1], stroke uint8 or float (H, W, 4)."""
+    s = stroke.astype(np.float32) / 255.0 if stroke.dtype == np.uint8 else stroke
+    a = s[..., 3:4]
+    return s[..., :3] * a + canvas * (1.0 - a)
+
+
+def on_background(strokes: np.ndarray, background: tuple[int, int, int] = WHITE) -> np.ndarray:
+    """Each uint8 RGBA stroke (N, H, W, 4) alone on a background → uint8 RGB (N, H, W, 3)."""
+    s = strokes.astype(np.float32) / 255.0
+    bg = np.asarray(background, dtype=np.float32) / 255.0
+    out = s[..., :3] * s[..., 3:4] + bg * (1.0 - s[..., 3:4])
+    return to_uint8(out)
+
+
+def to_uint8(image: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Float image in [0, 1] (HWC numpy, or CHW / BCHW torch) → uint8 HWC numpy, rounded."""
+    if isinstance(image, torch.Tensor):
+        t = image.detach().float().cpu()
+        t = t.movedim(-3, -1)
+        image = t.numpy()
+    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+
+
+def from_uint8(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 HWC (or NHWC) numpy → float CHW (or NCHW) torch in [0, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(image)).to(device)
+    return t.movedim(-1, -3).float() / 255.0

@@ -1,0 +1,57 @@
+"""Distances between canvas and target: one module for the env's reward, the gradient painter's
+loss and every benchmark. All take float (B, 3, H, W) tensors in [0, 1] and return a (B,)
+tensor per image, differentiable in torch. MSE on [0, 1] pixels is the headline metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from pytorch_msssim import ssim as _ssim
+
+Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def mse(canvas: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per image."""
+    return (canvas - target).pow(2).flatten(1).mean(1)
+
+
+def l1(canvas: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error per image."""
+    return (canvas - target).abs().flatten(1).mean(1)
+
+
+def ssim_similarity(canvas: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Structural similarity per image (pytorch-msssim, Gaussian window 11 or smaller)."""
+    side = min(canvas.shape[-2:])
+    win = 11 if side >= 11 else (side if side % 2 == 1 else side - 1)
+    return _ssim(canvas, target, data_range=1.0, size_average=False, win_size=max(win, 1))
+
+
+def ssim(canvas: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 − SSIM per image, so that lower is better like the other distances."""
+    return 1.0 - ssim_similarity(canvas, target)
+
+
+DISTANCES: dict[str, Distance] = {"mse": mse, "l1": l1, "ssim": ssim}
+
+
+def get_distance(name: str) -> Distance:
+    """Look a distance up by name (``mse``, ``l1`` or ``ssim``)."""
+    try:
+        return DISTANCES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown distance {name!r}; choose one of {', '.join(DISTANCES)}"
+        ) from None
+
+
+def mse_uint8(a: np.ndarray, b: np.ndarray) -> float:
+    """MSE on [0, 1] pixel values between two uint8 images of the same shape."""
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    d = a.astype(np.float64) / 255.0 - b.astype(np.float64) / 255.0
+    return float(np.mean(d * d))

@@ -1,0 +1,56 @@
+"""``load_painter``: the bundled default painter or any saved one, offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from painters.models.base import NeuralPainter
+
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; anything else as torch reads it."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but CUDA is not available; use --device cpu")
+    return dev
+
+
+def bundled_painters() -> list[str]:
+    """Names of the painters shipped inside the package."""
+    if not PRETRAINED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "config.json").is_file())
+
+
+def load_painter(
+    name_or_path: str | os.PathLike | NeuralPainter = "default",
+    device: str | torch.device = "cpu",
+) -> NeuralPainter:
+    """An eval-mode neural painter: a bundled name (``"default"``) or a checkpoint folder.
+
+    Gradients still flow to the *actions*; the painter's own weights are frozen.
+    """
+    if isinstance(name_or_path, NeuralPainter):
+        model = name_or_path.to(resolve_device(device))
+    else:
+        p = Path(name_or_path)
+        if not p.exists() and (PRETRAINED_DIR / str(name_or_path)).is_dir():
+            p = PRETRAINED_DIR / str(name_or_path)
+        if not p.exists():
+            names = ", ".join(bundled_painters()) or "none"
+            raise FileNotFoundError(
+                f"no painter at {name_or_path!s}: give a folder with config.json + "
+                f"model.safetensors (scripts/train_painter.py writes one) or a bundled name ({names})"
+            )
+        model = NeuralPainter.from_pretrained(p, device=resolve_device(device))
+    model.eval()
+    for q in model.parameters():
+        q.requires_grad_(False)
+    return model

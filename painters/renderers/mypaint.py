@@ -1,0 +1,291 @@
+"""The real brush: libmypaint (Debian ``libmypaint-1.5-1``) through plain ctypes.
+
+Facts this relies on are in shared/design/MYPAINT.md: pointer return types, premultiplied
+uint16 tiles (1<<15 = 1.0), dabs written at end_atomic, and the brush's private random
+generator pointer (reseeded per stroke so texture depends on (seed, stroke index) only).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import ctypes
+import ctypes.util
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+
+from painters import actions as A
+from painters.renderers.base import (
+    CURVE_POINTS,
+    REFERENCE_SIZE,
+    Renderer,
+    bezier_points,
+    pressure_profile,
+    stroke_seed,
+)
+
+APT_HINT = "install it with: sudo apt-get install -y libmypaint-1.5-1 mypaint-brushes"
+BRUSH_DIRS = (
+    Path("/usr/share/mypaint-data/1.0/brushes"),
+    Path("/usr/local/share/mypaint-data/1.0/brushes"),
+    Path("/usr/share/mypaint/brushes"),
+)
+DEFAULT_BRUSH = "classic/dry_brush"
+TILE = 64
+ONE = 1 << 15
+#: Byte offset of ``RngDouble *rng`` inside MyPaintBrush in Debian's 1.6.0 x86-64 build.
+RNG_OFFSET = 248
+PRESSURE_SCALE = 0.8
+DTIME = 0.1
+
+
+class MyPaintUnavailable(RuntimeError):
+    """libmypaint or its brushes are missing; the message says which apt packages to install."""
+
+
+class _TileRequest(ctypes.Structure):
+    _fields_ = [
+        ("tx", ctypes.c_int),
+        ("ty", ctypes.c_int),
+        ("readonly", ctypes.c_int),
+        ("buffer", ctypes.c_void_p),
+        ("context", ctypes.c_void_p),
+        ("thread_id", ctypes.c_int),
+        ("mipmap_level", ctypes.c_int),
+    ]
+
+
+@functools.cache
+def load_library() -> ctypes.CDLL:
+    """Load libmypaint and declare the calls we use, or raise :class:`MyPaintUnavailable`."""
+    names = [ctypes.util.find_library("mypaint-1.5"), "libmypaint-1.5.so.1", "libmypaint.so"]
+    lib = None
+    for name in names:
+        if not name:
+            continue
+        try:
+            lib = ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    if lib is None:
+        raise MyPaintUnavailable(f"libmypaint not found; {APT_HINT}")
+    vp, i, f, d = ctypes.c_void_p, ctypes.c_int, ctypes.c_float, ctypes.c_double
+    sig = {
+        "mypaint_brush_new": (vp, []),
+        "mypaint_brush_unref": (None, [vp]),
+        "mypaint_brush_from_string": (i, [vp, ctypes.c_char_p]),
+        "mypaint_brush_reset": (None, [vp]),
+        "mypaint_brush_new_stroke": (None, [vp]),
+        "mypaint_brush_set_base_value": (None, [vp, i, f]),
+        "mypaint_brush_get_base_value": (f, [vp, i]),
+        "mypaint_brush_setting_from_cname": (i, [ctypes.c_char_p]),
+        "mypaint_brush_stroke_to": (i, [vp, vp, f, f, f, f, f, d]),
+        "mypaint_fixed_tiled_surface_new": (vp, [i, i]),
+        "mypaint_surface_unref": (None, [vp]),
+        "mypaint_surface_begin_atomic": (None, [vp]),
+        "mypaint_surface_end_atomic": (None, [vp, vp]),
+        "mypaint_tile_request_init": (None, [vp, i, i, i, i]),
+        "mypaint_tiled_surface_tile_request_start": (None, [vp, vp]),
+        "mypaint_tiled_surface_tile_request_end": (None, [vp, vp]),
+        "rng_double_set_seed": (None, [vp, ctypes.c_long]),
+    }
+    for name, (res, args) in sig.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            raise MyPaintUnavailable(
+                f"libmypaint lacks {name} (need version 1.5/1.6); {APT_HINT}"
+            ) from None
+        fn.restype = res
+        fn.argtypes = args
+    return lib
+
+
+def find_brush(brush: str | Path) -> Path:
+    """A brush by mypaint-brushes name (``classic/dry_brush``) or by ``.myb`` path."""
+    p = Path(brush)
+    if p.suffix == ".myb" and p.is_file():
+        return p
+    for base in BRUSH_DIRS:
+        cand = base / f"{str(brush).removesuffix('.myb')}.myb"
+        if cand.is_file():
+            return cand
+    if not any(d.is_dir() for d in BRUSH_DIRS):
+        raise MyPaintUnavailable(f"no MyPaint brushes found; {APT_HINT}")
+    raise ValueError(
+        f"unknown brush {str(brush)!r}; use a name such as 'classic/dry_brush' "
+        f"(see painters.renderers.mypaint.list_brushes()) or a path to a .myb file"
+    )
+
+
+def list_brushes() -> list[str]:
+    """Names of the installed mypaint-brushes brushes."""
+    for base in BRUSH_DIRS:
+        if base.is_dir():
+            return sorted(str(p.relative_to(base))[:-4] for p in base.rglob("*.myb"))
+    return []
+
+
+class _Surface:
+    """A fixed tiled surface with numpy views on each tile's premultiplied uint16 RGBA."""
+
+    def __init__(self, lib: ctypes.CDLL, width: int, height: int) -> None:
+        self.lib, self.width, self.height = lib, width, height
+        self.ptr = lib.mypaint_fixed_tiled_surface_new(width, height)
+        if not self.ptr:
+            raise MemoryError(f"libmypaint could not allocate a {width}x{height} surface")
+        self.tiles_x, self.tiles_y = -(-width // TILE), -(-height // TILE)
+        self.views: list[list[np.ndarray]] = []
+        req = _TileRequest()
+        for ty in range(self.tiles_y):
+            row = []
+            for tx in range(self.tiles_x):
+                lib.mypaint_tile_request_init(ctypes.byref(req), 0, tx, ty, 0)
+                lib.mypaint_tiled_surface_tile_request_start(self.ptr, ctypes.byref(req))
+                buf = (ctypes.c_uint16 * (TILE * TILE * 4)).from_address(req.buffer)
+                row.append(np.ctypeslib.as_array(buf).reshape(TILE, TILE, 4))
+                lib.mypaint_tiled_surface_tile_request_end(self.ptr, ctypes.byref(req))
+            self.views.append(row)
+
+    def fill(self, premultiplied: tuple[int, int, int, int]) -> None:
+        value = np.asarray(premultiplied, np.uint16)
+        for row in self.views:
+            for v in row:
+                v[:] = value
+
+    def read(self) -> np.ndarray:
+        """The whole surface as premultiplied uint16 (H, W, 4)."""
+        if self.tiles_x == self.tiles_y == 1:
+            return self.views[0][0][: self.height, : self.width]
+        full = np.concatenate([np.concatenate(row, axis=1) for row in self.views], axis=0)
+        return full[: self.height, : self.width]
+
+    def __del__(self) -> None:
+        if getattr(self, "ptr", None):
+            self.lib.mypaint_surface_unref(self.ptr)
+            self.ptr = None
+
+
+class MyPaintRenderer(Renderer):
+    """The real MyPaint brush. See :class:`painters.renderers.base.Renderer` for the interface.
+
+    The brush radius is ``exp(2·size)`` px on a 64 px canvas and scales with the canvas
+    (``radius_logarithmic = 2·size + log(side / 64)``), so one action draws the same stroke at
+    any resolution.
+    """
+
+    name = "mypaint"
+
+    def __init__(
+        self, size: int = 64, *, brush: str | Path = DEFAULT_BRUSH, seed: int = 0
+    ) -> None:
+        super().__init__(size, seed=seed)
+        self.lib = load_library()
+        self.brush_path = find_brush(brush)
+        self.brush_name = str(brush)
+        self._brush_json = self.brush_path.read_bytes()
+        lib = self.lib
+        self._ids = {
+            n: lib.mypaint_brush_setting_from_cname(n.encode())
+            for n in ("radius_logarithmic", "color_h", "color_s", "color_v")
+        }
+        self._brush = lib.mypaint_brush_new()
+        if not lib.mypaint_brush_from_string(self._brush, self._brush_json):
+            raise ValueError(f"libmypaint could not parse brush file {self.brush_path}")
+        self._rng = self._rng_pointer(self._brush)
+        self._surfaces: dict[tuple[int, int], _Surface] = {}
+
+    # -- low level -------------------------------------------------------------------------
+    def _rng_pointer(self, brush: int) -> int:
+        ptr = ctypes.c_void_p.from_address(brush + RNG_OFFSET).value
+        if not ptr:
+            raise MyPaintUnavailable(
+                "this libmypaint build has an unexpected brush layout (no RNG at offset "
+                f"{RNG_OFFSET}); seeded texture needs Debian's libmypaint-1.5-1 1.6.x"
+            )
+        return ptr
+
+    def _surface(self, width: int, height: int) -> _Surface:
+        key = (width, height)
+        if key not in self._surfaces:
+            if len(self._surfaces) > 4:
+                self._surfaces.clear()
+            self._surfaces[key] = _Surface(self.lib, width, height)
+        return self._surfaces[key]
+
+    def _draw(
+        self, surface: _Surface, action: np.ndarray, index: int, scale_px: float
+    ) -> None:
+        """Draw one stroke onto ``surface`` (its pixels change at end_atomic)."""
+        lib, b, s = self.lib, self._brush, surface.ptr
+        lib.mypaint_brush_reset(b)
+        lib.mypaint_brush_new_stroke(b)
+        lib.rng_double_set_seed(self._rng, stroke_seed(self.seed, index))
+        radius_log = 2.0 * float(action[A.SIZE]) + math.log(scale_px / REFERENCE_SIZE)
+        lib.mypaint_brush_set_base_value(b, self._ids["radius_logarithmic"], radius_log)
+        h, sat, v = colorsys.rgb_to_hsv(*(float(c) for c in action[A.COLOR]))
+        lib.mypaint_brush_set_base_value(b, self._ids["color_h"], h)
+        lib.mypaint_brush_set_base_value(b, self._ids["color_s"], sat)
+        lib.mypaint_brush_set_base_value(b, self._ids["color_v"], v)
+
+        pts = bezier_points(action[None], CURVE_POINTS)[0]
+        xs = pts[:, 0] * surface.width
+        ys = pts[:, 1] * surface.height
+        t = np.linspace(0.0, 1.0, CURVE_POINTS)
+        pressure = PRESSURE_SCALE * pressure_profile(
+            float(action[A.ENTRY_PRESSURE]), float(action[A.PRESSURE]), t
+        )
+        stroke_to = lib.mypaint_brush_stroke_to
+        lib.mypaint_surface_begin_atomic(s)
+        stroke_to(b, s, xs[0], ys[0], 0.0, 0.0, 0.0, 10.0)
+        for x, y, p in zip(xs.tolist(), ys.tolist(), pressure.tolist(), strict=True):
+            stroke_to(b, s, x, y, p, 0.0, 0.0, DTIME)
+        stroke_to(b, s, xs[-1], ys[-1], 0.0, 0.0, 0.0, DTIME)
+        lib.mypaint_surface_end_atomic(s, None)
+
+    # -- Renderer API ----------------------------------------------------------------------
+    def _render_one(self, action: np.ndarray, index: int) -> np.ndarray:
+        surf = self._surface(self.size, self.size)
+        surf.fill((0, 0, 0, 0))
+        self._draw(surf, action, index, float(self.size))
+        return premultiplied_to_rgba8(surf.read())
+
+    def paint(
+        self,
+        actions,
+        *,
+        background: tuple[int, int, int] = (255, 255, 255),
+        width: int | None = None,
+        height: int | None = None,
+        start_index: int = 0,
+        callback=None,
+        stroke_scale: float = 1.0,
+    ) -> np.ndarray:
+        """Paint all strokes in order straight onto one MyPaint canvas → uint8 (H, W, 3).
+
+        Memory stays bounded at any size (one uint16 surface). ``stroke_scale`` multiplies
+        the brush radius reference (for tiled paintings: tile side / min(W, H)).
+        """
+        a = A.validate_actions(actions)
+        w, h = int(width or self.size), int(height or self.size)
+        surf = _Surface(self.lib, w, h)
+        bg = np.asarray(background, np.float64) / 255.0
+        surf.fill(tuple(int(round(c * ONE)) for c in bg) + (ONE,))
+        scale_px = min(w, h) * float(stroke_scale)
+        for i, act in enumerate(a):
+            self._draw(surf, act, start_index + i, scale_px)
+            if callback is not None:
+                callback(i, premultiplied_to_rgba8(surf.read())[..., :3])
+        return premultiplied_to_rgba8(surf.read())[..., :3]
+
+
+def premultiplied_to_rgba8(buf: np.ndarray) -> np.ndarray:
+    """MyPaint premultiplied uint16 RGBA (1<<15 = 1.0) → straight-alpha uint8 RGBA."""
+    f = buf.astype(np.float32) / ONE
+    alpha = np.clip(f[..., 3:4], 0.0, 1.0)
+    rgb = np.divide(f[..., :3], alpha, out=np.zeros_like(f[..., :3]), where=alpha > 0)
+    out = np.concatenate([np.clip(rgb, 0.0, 1.0), alpha], axis=-1)
+    return np.rint(out * 255.0).astype(np.uint8)
