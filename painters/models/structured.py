@@ -14,8 +14,6 @@ is the action's (the real brush paints exactly that colour), so RGBA = (r, g, b,
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,18 +23,34 @@ from painters.models.base import NeuralPainter, register_painter
 PRESSURE_SCALE = 0.8
 
 
-def bezier_and_pressure(actions: torch.Tensor, t: torch.Tensor):
-    """Curve points (B, K, 2) in canvas fractions and pressure (B, K), as the real renderer."""
-    p0 = actions[:, None, 9:11]
-    p2 = actions[:, None, 4:6]
-    c = actions[:, None, 2:4]
-    p1 = 2.0 * c - 0.5 * (p0 + p2)
-    tt = t[None, :, None]
-    pts = (1 - tt) ** 2 * p0 + 2 * (1 - tt) * tt * p1 + tt**2 * p2
-    ramp = torch.minimum(t / 0.25, (1 - t) / 0.25).clamp(0.0, 1.0)[None]
-    entry, middle = actions[:, 11:12], actions[:, 0:1]
-    pressure = PRESSURE_SCALE * (entry + (middle - entry) * ramp)
-    return pts, pressure
+def geometry_basis(t: torch.Tensor) -> torch.Tensor:
+    """(12, 3K) matrix G with ``actions @ G`` = [x (K) | y (K) | pressure (K)].
+
+    Curve points and pressure are *linear* in the action (the Bézier passes through the control
+    point: P1 = 2c − (start + end)/2; pressure ramps entry → middle over the first quarter and
+    back over the last), so the whole geometry is one matrix product — cheap at batch 1.
+    """
+    k = t.numel()
+    g = torch.zeros(12, 3 * k, dtype=t.dtype)
+    a, b, c = (1 - t) ** 2 - (1 - t) * t, t**2 - (1 - t) * t, 4 * (1 - t) * t
+    for axis, (start, ctrl, end) in enumerate(((9, 2, 4), (10, 3, 5))):
+        g[start, axis * k : (axis + 1) * k] = a
+        g[end, axis * k : (axis + 1) * k] = b
+        g[ctrl, axis * k : (axis + 1) * k] = c
+    ramp = torch.minimum(t / 0.25, (1 - t) / 0.25).clamp(0.0, 1.0)
+    g[11, 2 * k :] = PRESSURE_SCALE * (1 - ramp)
+    g[0, 2 * k :] = PRESSURE_SCALE * ramp
+    return g
+
+
+def shift_stack(k: int, taps: int) -> torch.Tensor:
+    """(taps, K, K) matrices S_m with (S_m x)[i] = x[max(i − (taps − 1) + m, 0)]: a causal FIR
+    with replicate padding is Σ_m w_m S_m, folded into the geometry matrix."""
+    s = torch.zeros(taps, k, k)
+    for m in range(taps):
+        for i in range(k):
+            s[m, i, max(i - (taps - 1) + m, 0)] = 1.0
+    return s
 
 
 @register_painter
@@ -75,7 +89,10 @@ class StructuredPainter(NeuralPainter):
             filter_taps=filter_taps,
         )
         self.size, self.dabs, self.channels = size, dabs, channels
-        self.register_buffer("t", torch.linspace(0.0, 1.0, dabs), persistent=False)
+        t = torch.linspace(0.0, 1.0, dabs)
+        self.register_buffer("t", t, persistent=False)
+        self.register_buffer("geometry", geometry_basis(t), persistent=False)
+        self.register_buffer("shifts", shift_stack(dabs, filter_taps), persistent=False)
         self.register_buffer(
             "pix", (torch.arange(size, dtype=torch.float32) + 0.5) / size, persistent=False
         )
@@ -95,45 +112,64 @@ class StructuredPainter(NeuralPainter):
             last.bias[channels:] = -1.0
         # pointwise head on the C coverages, as matrix products (1×1 convolutions are slow on
         # CPU at these shapes), plus an optional 3×3 refinement
-        self.head1 = nn.Linear(channels, head_hidden)
+        # head_hidden=0: a linear head on the coverages (cheapest; the default painter's choice)
+        self.head1 = nn.Linear(channels, head_hidden) if head_hidden > 0 else None
         self.conv = (
-            nn.Conv2d(head_hidden, conv_channels, 3, padding=1) if conv_channels > 0 else None
+            nn.Conv2d(head_hidden, conv_channels, 3, padding=1)
+            if conv_channels > 0 and head_hidden > 0
+            else None
         )
-        self.head2 = nn.Linear(conv_channels if conv_channels > 0 else head_hidden, 1)
+        head_in = conv_channels if self.conv is not None else (head_hidden or channels)
+        self.head2 = nn.Linear(head_in, 1)
         nn.init.zeros_(self.head2.weight)
         nn.init.zeros_(self.head2.bias)
+
+    def train(self, mode: bool = True) -> StructuredPainter:
+        self._geo_cache = None  # weights may change: fold the path filter again
+        return super().train(mode)
+
+    def geometry_matrix(self) -> torch.Tensor:
+        """Geometry basis with the learned path filter folded in: (12, 3K).
+
+        Cached outside training (it depends only on weights), which saves ~50 µs per call.
+        """
+        if not self.training and not torch.is_grad_enabled():
+            cache = getattr(self, "_geo_cache", None)
+            if cache is None or cache.device != self.geometry.device:
+                cache = self._geo_cache = self._fold_geometry()
+            return cache
+        return self._fold_geometry()
+
+    def _fold_geometry(self) -> torch.Tensor:
+        k = self.dabs
+        filt = torch.einsum("m,mij->ij", torch.softmax(self.path_filter, 0), self.shifts)
+        g = self.geometry
+        xy = (g[:, : 2 * k].reshape(12, 2, k) @ filt.T).reshape(12, 2 * k)
+        return torch.cat([xy, g[:, 2 * k :]], 1)
 
     def densities(self, actions: torch.Tensor) -> torch.Tensor:
         """Per-channel ink density maps (B, C, H, W) ≥ 0."""
         b, k, c, s = actions.shape[0], self.dabs, self.channels, self.size
-        pts, pressure = bezier_and_pressure(actions, self.t)
-        # learned causal smoothing of the path (MyPaint's slow tracking)
-        w = torch.softmax(self.path_filter, 0)
-        taps = w.numel()
-        seq = pts.transpose(1, 2).reshape(b * 2, 1, k)
-        seq = F.pad(seq, (taps - 1, 0), mode="replicate")
-        pts = F.conv1d(seq, w.view(1, 1, -1)).view(b, 2, k).transpose(1, 2)
-        # arc length per dab, in px at 64: spacing decides how much ink lands per px
-        seg = (pts[:, 1:] - pts[:, :-1]).norm(dim=-1) * 64.0
-        ds = torch.cat([seg[:, :1], seg], 1) * 0.5 + torch.cat([seg, seg[:, -1:]], 1) * 0.5
+        geo = actions @ self.geometry_matrix()  # (B, 3K)
+        xy = geo[:, : 2 * k].view(b, 2, k)
+        pressure = geo[:, 2 * k :]
+        # arc length per dab in px at 64: spacing decides how much ink lands per px
+        seg = torch.diff(xy, dim=2).square().sum(1).sqrt() * 64.0  # (B, K-1)
+        ds = 0.5 * (F.pad(seg, (1, 0), mode="replicate") + F.pad(seg, (0, 1), mode="replicate"))
         size = actions[:, 1:2].expand(b, k)
         feats = torch.stack(
             [pressure, size, self.t.expand(b, k), torch.log1p(ds), torch.ones_like(ds)], -1
         )
-        out = self.dab_mlp(feats)  # (B, K, 2C)
-        # width in px at 64: exp(2·size) radius × learned factor; amount per px of path
-        log_sigma = out[..., :c] + 2.0 * size[..., None] - 0.5
-        sigma = torch.exp(log_sigma).clamp(0.3, 40.0) / 64.0  # canvas fractions
-        amount = F.softplus(out[..., c:]) * ds[..., None] * pressure[..., None]
-        # separable Gaussians: gx (B, C, K, W), gy (B, C, K, H)
-        inv = (0.5 / sigma**2).permute(0, 2, 1)[..., None]  # (B, C, K, 1)
-        x = pts[..., 0][:, None, :, None]
-        y = pts[..., 1][:, None, :, None]
-        gx = torch.exp(-((self.pix - x) ** 2) * inv)
-        gy = torch.exp(-((self.pix - y) ** 2) * inv)
-        # peak density of a 2-D Gaussian dab ∝ amount / σ² (σ in px at 64)
-        norm = amount.permute(0, 2, 1)[..., None] / (sigma.permute(0, 2, 1)[..., None] * 64) ** 2
-        d = torch.matmul((gy * norm).transpose(-1, -2).reshape(b * c, s, k), gx.reshape(b * c, k, s))
+        out = self.dab_mlp(feats).transpose(1, 2)  # (B, 2C, K)
+        # width in px at 64 around the brush radius exp(2·size); amount of ink per px of path
+        sigma = torch.exp(out[:, :c] + 2.0 * actions[:, 1:2, None] - 0.5).clamp(0.3, 40.0)
+        amount = F.softplus(out[:, c:]) * (ds * pressure)[:, None]  # (B, C, K)
+        # separable Gaussians for x and y in one exp: (B, C, 2, K, S)
+        inv = (0.5 * 64.0**2 / sigma.square())[:, :, None, :, None]
+        g = torch.exp(-(self.pix - xy[:, None, :, :, None]).square() * inv)
+        # peak density of a 2-D Gaussian dab ∝ amount / σ²
+        gy = g[:, :, 1] * (amount / sigma.square())[..., None]
+        d = torch.matmul(gy.transpose(-1, -2).reshape(b * c, s, k), g[:, :, 0].reshape(b * c, k, s))
         return d.view(b, c, s, s)
 
     def alpha(self, actions: torch.Tensor) -> torch.Tensor:
@@ -141,6 +177,9 @@ class StructuredPainter(NeuralPainter):
         b, c, s, _ = d.shape
         cover = (1.0 - torch.exp(-d)).view(b, c, s * s)
         base = torch.logit(cover[:, :1].clamp(1e-4, 1 - 1e-4))
+        if self.head1 is None:
+            z = base + torch.matmul(self.head2.weight, cover) + self.head2.bias[:, None]
+            return torch.sigmoid(z).view(b, 1, s, s)
         # (O, C) @ (B, C, HW) -> (B, O, HW)
         h = F.silu(torch.matmul(self.head1.weight, cover) + self.head1.bias[:, None])
         if self.conv is not None:
@@ -151,11 +190,3 @@ class StructuredPainter(NeuralPainter):
     def forward(self, actions: torch.Tensor) -> torch.Tensor:
         actions = actions.float()
         return self.rgba_from_alpha(actions, self.alpha(actions))
-
-
-def _check() -> None:  # pragma: no cover - manual smoke test
-    m = StructuredPainter()
-    x = torch.rand(4, 12, requires_grad=True)
-    y = m(x)
-    y.sum().backward()
-    print(y.shape, float(y[:, 3].mean()), math.isfinite(float(x.grad.abs().sum())))
