@@ -2,12 +2,14 @@
 
 The geometry is MyPaint's (:func:`~painters.renderers.base.bezier_points` and
 :func:`~painters.renderers.base.pressure_profile`), so one action follows the same path with
-either renderer. Width and opacity follow laws fitted to ``classic/dry_brush`` at 64 px
-(straight strokes, constant pressure, 8 seeds each; see the constants below): the stroke's
-half-width is ``r · (0.3 + 1.65·p)`` with ``r = exp(2·size)`` px at 64 px (scaled with the
-canvas side, like MyPaint's radius) and its opacity ``0.9 · (1 − exp(−p / 0.17))``, where ``p``
-is the action's pressure along the stroke. There is no texture: ``seed`` is accepted for the
-common interface and ignored, so the output depends on the action only.
+either renderer. Width and opacity follow laws fitted to ``classic/dry_brush`` at 64 px: with
+``r = exp(2·size)`` px at 64 px (scaled with the canvas side, like MyPaint's radius) and ``p``
+the action's pressure along the stroke, the band is ``r · (0.9 + 3·p)`` px wide and holds
+``3·r·p`` px of paint (alpha integrated across the stroke), so opacity is their ratio; zero
+pressure paints nothing. Against MyPaint on 600 uniform random actions (64 px, composited on
+white) the mean alpha agrees within 2 % and the MSE is 0.0033, against a texture noise floor of
+0.0024 between two MyPaint seeds. There is no texture: ``seed`` is accepted for the common
+interface and ignored, so the output depends on the action only.
 
 Use it where libmypaint is missing (CI, macOS, Windows) or where speed matters more than
 realism; it is not a replacement for the real brush.
@@ -29,15 +31,14 @@ from painters.renderers.base import (
     pressure_profile,
 )
 
+#: Width of the painted band, in brush radii: WIDTH_0 + WIDTH_P · p (fitted to the alpha
+#: integral / peak ratio across straight constant-pressure dry_brush strokes).
+WIDTH_0 = 0.9
+WIDTH_P = 3.0
 #: Paint laid per px of stroke length (the integral of alpha across the stroke), in brush radii:
-#: INK_0 + INK_P · p. Fitted on straight constant-pressure strokes (0.1 + 3.4·p), then scaled by
-#: 0.85 so the mean alpha over uniform random actions matches MyPaint's (its radius shrinks with
-#: speed, and random strokes are fast).
-INK_0 = 0.085
-INK_P = 2.9
-#: Opacity of the band's core: MAX_OPACITY · (1 − exp(−p / OPACITY_SCALE)).
-MAX_OPACITY = 0.9
-OPACITY_SCALE = 0.17
+#: INK_P · p. Fitted on straight strokes (≈ 3.5·p), then scaled so the mean alpha over uniform
+#: random actions matches MyPaint's (its radius shrinks with speed, and random strokes are fast).
+INK_P = 3.0
 #: Band widths OpenCV paints: THIN_BAND px for thickness 1, t + AA_EXTRA px for even t.
 THIN_BAND = 1.33
 AA_EXTRA = 1.33
@@ -87,12 +88,10 @@ class SimpleRenderer(Renderer):
         t = np.linspace(0.0, 1.0, n)
         p = pressure_profile(float(action[A.ENTRY_PRESSURE]), float(action[A.PRESSURE]), t)
         radius = math.exp(2.0 * float(action[A.SIZE])) * s / REFERENCE_SIZE
-        ink = radius * (INK_0 + INK_P * p)
-        opacity = MAX_OPACITY * (1.0 - np.exp(-p / OPACITY_SCALE))
-        width = ink / np.maximum(opacity, 1e-6)
+        ink = radius * INK_P * p
+        width = radius * (WIDTH_0 + WIDTH_P * p)
         thick, drawn = _opencv_thickness(width)
-        # Integer thickness paints a band of ``drawn`` px: scale opacity so the paint laid
-        # (opacity × band width) still matches the fitted law.
+        # Integer thickness paints a band of ``drawn`` px; opacity spreads the ink over it.
         opacity = np.minimum(1.0, ink / drawn)
         value = np.rint(255.0 * opacity).astype(np.int64)
         fixed = np.rint(pts * (1 << SHIFT) - (1 << (SHIFT - 1))).astype(np.int32)
