@@ -80,6 +80,8 @@ class PaintingEnv(gym.Env):
     - ``background``: canvas colour, (r, g, b) 0–255 (white).
     - ``brush``: MyPaint brush for ``renderer="mypaint"`` (``classic/dry_brush``).
     - ``device``: torch device of the canvas and painter (``"cpu"``, ``"cuda"``, ``"auto"``).
+      On CPU a single env is fastest with ``torch.set_num_threads(1)``: batch-1 painter calls do
+      not parallelise, and spare threads only contend with other processes.
     - ``render_mode``: ``None`` or ``"rgb_array"`` (target | canvas side by side, (H, 2W, 3)).
     - ``obs_mode``: ``"dict"`` or ``"compact"`` (see above).
     - ``random_crop``: override the crop rule (on for collections, off for one image).
