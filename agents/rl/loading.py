@@ -1,0 +1,148 @@
+"""``load_agent``: a trained painting agent (bundled ``"default"`` or a folder/zip), offline."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+
+
+def bundled_agents() -> list[str]:
+    """Names of the agents shipped inside the package."""
+    if not PRETRAINED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "env_kwargs.json").is_file())
+
+
+def _resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
+    """(model zip, env_kwargs.json) for a bundled name, a run/model folder or a zip path."""
+    p = Path(name_or_path)
+    if not p.exists() and (PRETRAINED_DIR / str(name_or_path)).is_dir():
+        p = PRETRAINED_DIR / str(name_or_path)
+    if p.is_dir():
+        for cand in ("model.zip", "best_model.zip", "best/best_model.zip"):
+            if (p / cand).is_file():
+                p = p / cand
+                break
+    if not p.is_file() or p.suffix != ".zip":
+        names = ", ".join(bundled_agents()) or "none"
+        raise FileNotFoundError(
+            f"no agent at {name_or_path!s}: give a model .zip or a folder holding model.zip "
+            f"(scripts/train_agent.py writes one) or a bundled name ({names})"
+        )
+    kw = p.parent / "env_kwargs.json"
+    if not kw.is_file() and (p.parent.parent / "env_kwargs.json").is_file():
+        kw = p.parent.parent / "env_kwargs.json"
+    if not kw.is_file():
+        raise FileNotFoundError(
+            f"no env_kwargs.json beside {p}; the agent's env cannot be recreated"
+        )
+    return p, kw
+
+
+def _algo_of(zip_path: Path) -> str:
+    """The algorithm that saved ``zip_path``: from ``agent.json`` beside it (written by
+    training), else from the policy class named in the zip's JSON (read without unpickling)."""
+    import zipfile
+
+    meta = _meta(zip_path)
+    if meta and meta.get("algo") in ("sac", "td3", "ppo"):
+        return meta["algo"]
+    with zipfile.ZipFile(zip_path) as z:
+        data = json.loads(z.read("data"))
+    name = json.dumps(data.get("policy_class", {})).lower()
+    if "sac.policies" in name:
+        return "sac"
+    if "td3.policies" in name:
+        return "td3"
+    if "actorcritic" in name or "common.policies" in name:
+        return "ppo"
+    raise ValueError(f"cannot tell which algorithm saved {zip_path} (expected SAC, TD3 or PPO)")
+
+
+def _meta(zip_path: Path) -> dict[str, Any] | None:
+    for folder in (zip_path.parent, zip_path.parent.parent):
+        if (folder / "agent.json").is_file():
+            return json.loads((folder / "agent.json").read_text())
+    return None
+
+
+def _no_pickle_objects(
+    zip_path: Path, algo: str, meta: dict[str, Any], env_kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """Replacements for every cloudpickled entry of an SB3 zip, rebuilt from ``agent.json`` and
+    the env, so loading a shipped agent never unpickles anything (tensors load with
+    ``weights_only=True`` inside SB3). Entries only training needs become ``None``.
+    """
+    import zipfile
+
+    import numpy as np
+    from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
+    from stable_baselines3.common.type_aliases import TrainFreq, TrainFrequencyUnit
+    from stable_baselines3.common.utils import ConstantSchedule
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecTransposeImage
+
+    from agents.rl.training import ALGOS, make_env, policy_kwargs_for
+
+    with zipfile.ZipFile(zip_path) as z:
+        data = json.loads(z.read("data"))
+    serialized = [k for k, v in data.items() if isinstance(v, dict) and ":serialized:" in v]
+    hp = meta.get("hyperparams", {})
+    size = int(env_kwargs.get("size", 64))
+    env = make_env(target=np.zeros((size, size, 3), np.uint8), **env_kwargs)
+    try:
+        venv = DummyVecEnv([lambda: env])
+        obs_space = (
+            VecTransposeImage(venv).observation_space
+            if _needs_transpose(env)
+            else env.observation_space
+        )
+        act_space = env.action_space
+    finally:
+        env.close()
+    dict_obs = hasattr(obs_space, "spaces")
+    freq = hp.get("train_freq", 1)
+    freq = (freq, "step") if isinstance(freq, int) else tuple(freq)
+    known: dict[str, Any] = {
+        "policy_class": ALGOS[algo].policy_aliases[hp.get("policy", "MultiInputPolicy")],
+        "policy_kwargs": policy_kwargs_for(hp),
+        "observation_space": obs_space,
+        "action_space": act_space,
+        "lr_schedule": ConstantSchedule(float(hp.get("learning_rate", 3e-4))),
+        "learning_rate": float(hp.get("learning_rate", 3e-4)),
+        "clip_range": ConstantSchedule(float(hp.get("clip_range", 0.2))),
+        "replay_buffer_class": DictReplayBuffer if dict_obs else ReplayBuffer,
+        "train_freq": TrainFreq(int(freq[0]), TrainFrequencyUnit(freq[1])),
+    }
+    return {k: known.get(k) for k in serialized}
+
+
+def _needs_transpose(env: Any) -> bool:
+    from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+
+    spaces = getattr(env.observation_space, "spaces", {"obs": env.observation_space})
+    return any(is_image_space(s) and not is_image_space_channels_first(s) for s in spaces.values())
+
+
+def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu") -> BaseAlgorithm:
+    """An SB3 model with ``model.env_kwargs``: the Painting-v0 kwargs it was trained with, so
+    ``gymnasium.make("Painting-v0", target=..., **model.env_kwargs)`` recreates its env.
+
+    With the ``agent.json`` that training writes beside the zip, nothing is unpickled: the
+    zip's pickled entries are rebuilt from it (see :func:`_no_pickle_objects`).
+    """
+    from agents.rl.training import ALGOS
+
+    zip_path, kw_path = _resolve(name_or_path)
+    env_kwargs: dict[str, Any] = json.loads(kw_path.read_text())
+    algo = _algo_of(zip_path)
+    meta = _meta(zip_path)
+    custom = _no_pickle_objects(zip_path, algo, meta, env_kwargs) if meta else None
+    model = ALGOS[algo].load(zip_path, device=device, custom_objects=custom)
+    model.env_kwargs = env_kwargs
+    return model

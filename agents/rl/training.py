@@ -1,0 +1,454 @@
+"""Training SB3 agents (SAC, TD3, PPO) on Painting-v0: hyperparameters, envs, callbacks, resume.
+
+The script ``scripts/train_agent.py`` only parses arguments and calls :func:`train`; everything
+that can be tested lives here. Output folder layout (all under ``out``)::
+
+    model.zip, env_kwargs.json, agent.json   final model, its env kwargs, run summary
+    best/best_model.zip, best/env_kwargs.json   best model on held-out targets (EvalCallback)
+    checkpoints/latest.zip (+ latest_replay_buffer.pkl)   resume state, replaced atomically
+    tb/<algo>_1/events.out.tfevents.*   TensorBoard: SB3 scalars, painting/*, images/painting
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import yaml
+from stable_baselines3 import PPO, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, EvalCallback
+from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import (
+    VecEnv,
+    VecEnvWrapper,
+    VecMonitor,
+    VecTransposeImage,
+    is_vecenv_wrapped,
+)
+
+from agents.rl.callbacks import EpisodeDistanceCallback, ImageGridCallback, ProgressBarCallback
+from agents.rl.features import PaintingCNN
+
+ENV_ID = "Painting-v0"
+ALGOS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
+HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
+#: Hyperparameter keys that configure the run, not the algorithm's constructor.
+RUN_KEYS = (
+    "n_envs",
+    "n_timesteps",
+    "policy",
+    "env_kwargs",
+    "noise_type",
+    "noise_std",
+    "reward_scale",
+)
+#: Env kwargs that name the images; they are per run, so they are not saved with the agent.
+TARGET_KEYS = ("target", "targets")
+
+
+def _check_algo(algo: str) -> str:
+    algo = algo.lower()
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algorithm {algo!r}; choose one of {', '.join(ALGOS)}")
+    return algo
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def load_hyperparams(
+    algo: str,
+    path: str | os.PathLike | None = None,
+    overrides: dict[str, Any] | None = None,
+    env_id: str = ENV_ID,
+) -> dict[str, Any]:
+    """Hyperparameters for ``algo``: the bundled YAML, then ``path`` (a zoo-style YAML keyed by
+    env id, or a flat mapping), then ``overrides`` (nested dicts merge, e.g. policy_kwargs).
+    """
+    algo = _check_algo(algo)
+    with open(HYPERPARAMS_DIR / f"{algo}.yaml") as f:
+        hp = yaml.safe_load(f)[env_id]
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(
+                f"no hyperparameter file at {p}; give a YAML file (see agents/hyperparams/)"
+            )
+        with open(p) as f:
+            extra = yaml.safe_load(f) or {}
+        if not isinstance(extra, dict):
+            raise ValueError(f"{p} must hold a mapping of hyperparameters")
+        hp = _merge(hp, extra.get(env_id, extra))
+    if overrides:
+        hp = _merge(hp, overrides)
+    return hp
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """``["batch_size=64", "policy_kwargs.net_arch=[64, 64]"]`` → nested dict (values via YAML)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"override {pair!r} must look like key=value (e.g. batch_size=64)")
+        key, value = pair.split("=", 1)
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = yaml.safe_load(value)
+    return out
+
+
+def fit_to_budget(
+    algo: str, hp: dict[str, Any], total_timesteps: int, n_envs: int
+) -> dict[str, Any]:
+    """Shrink sizes that a tiny budget cannot fill, so a 256-step smoke run still learns, logs and
+    saves: learning starts within the first quarter, the replay buffer holds no more than the run,
+    and a PPO rollout (n_steps × n_envs) fits in the budget.
+    """
+    hp = copy.deepcopy(hp)
+    algo = _check_algo(algo)
+    if algo in ("sac", "td3"):
+        hp["learning_starts"] = int(min(hp.get("learning_starts", 100), total_timesteps // 4))
+        cap = max(total_timesteps + n_envs, 2 * n_envs)
+        hp["buffer_size"] = int(min(hp.get("buffer_size", 1_000_000), cap))
+    else:
+        n_steps = int(hp.get("n_steps", 2048))
+        n_steps = max(2, min(n_steps, total_timesteps // max(n_envs, 1)))
+        hp["n_steps"] = n_steps
+        hp["batch_size"] = int(min(hp.get("batch_size", 64), n_steps * n_envs))
+    return hp
+
+
+def bundled_targets() -> list[str]:
+    """Paths of the sample images shipped with painting_env (sorted, so splits are stable)."""
+    try:
+        from painting_env.targets import bundled_targets as env_bundled
+
+        return [str(p) for p in env_bundled()]
+    except ImportError:
+        spec = importlib.util.find_spec("painting_env")
+        root = Path(list(spec.submodule_search_locations)[0]) / "samples"
+        return sorted(str(p) for p in root.iterdir() if p.suffix.lower() in (".jpg", ".png"))
+
+
+def split_targets(env_kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(training kwargs, held-out kwargs). Without explicit targets, the bundled samples are split:
+    all but the last for training, the last for evaluation and previews (never trained on).
+    """
+    if any(k in env_kwargs for k in TARGET_KEYS):
+        return dict(env_kwargs), dict(env_kwargs)
+    samples = bundled_targets()
+    if len(samples) < 2:
+        return dict(env_kwargs), dict(env_kwargs)
+    return {**env_kwargs, "targets": samples[:-1]}, {**env_kwargs, "targets": samples[-1:]}
+
+
+def agent_env_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The kwargs saved with an agent: everything that defines its env except the images."""
+    return {k: v for k, v in env_kwargs.items() if k not in TARGET_KEYS and k != "render_mode"}
+
+
+def make_vec_env(n_envs: int, seed: int = 0, device: str = "cpu", **env_kwargs: Any) -> VecEnv:
+    """An SB3 VecEnv over Painting-v0: the batched torch env through painting_env's adapter when
+    it is available, else N single envs (DummyVecEnv). Wrapped in VecMonitor for episode stats.
+    """
+    import painting_env  # noqa: F401  (registers Painting-v0)
+
+    try:
+        from painting_env.sb3 import make_sb3_vec_env
+    except ImportError:
+        make_sb3_vec_env = None
+    if make_sb3_vec_env is not None:
+        venv = make_sb3_vec_env(n_envs, seed=seed, device=device, **env_kwargs)
+    else:
+        from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
+
+        venv = sb3_make_vec_env(ENV_ID, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs)
+    if not is_vecenv_wrapped(venv, VecMonitor) and not _has_monitor(venv):
+        venv = VecMonitor(venv)
+    return venv
+
+
+class VecScaleReward(VecEnvWrapper):
+    """Multiplies rewards by ``scale``. The env's rewards are MSE decreases (~1e-3 per stroke);
+    scaled to O(1), SAC's entropy bonus and the critics' learning rate stop dwarfing them.
+    """
+
+    def __init__(self, venv: VecEnv, scale: float) -> None:
+        super().__init__(venv)
+        self.scale = float(scale)
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        obs, rewards, dones, infos = self.venv.step_wait()
+        return obs, rewards * self.scale, dones, infos
+
+
+def _has_monitor(venv: VecEnv) -> bool:
+    try:
+        from stable_baselines3.common.monitor import Monitor
+
+        return bool(venv.env_is_wrapped(Monitor)[0])
+    except Exception:
+        return False
+
+
+def make_env(**env_kwargs: Any) -> gym.Env:
+    """One Painting-v0 env (for previews and evaluation)."""
+    import painting_env  # noqa: F401
+
+    return gym.make(ENV_ID, **env_kwargs)
+
+
+def policy_kwargs_for(hp: dict[str, Any]) -> dict[str, Any]:
+    """SB3 ``policy_kwargs`` from the YAML's: the painting CNN, which scales pixels itself."""
+    policy_kwargs = copy.deepcopy(dict(hp.get("policy_kwargs") or {}))
+    policy_kwargs["features_extractor_class"] = PaintingCNN
+    policy_kwargs["normalize_images"] = False
+    fe = dict(policy_kwargs.get("features_extractor_kwargs") or {})
+    if "cnn_channels" in fe:
+        fe["cnn_channels"] = tuple(fe["cnn_channels"])
+    policy_kwargs["features_extractor_kwargs"] = fe
+    return policy_kwargs
+
+
+def build_model(
+    algo: str,
+    env: VecEnv,
+    hp: dict[str, Any],
+    *,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    tensorboard_log: str | None = None,
+    verbose: int = 0,
+) -> BaseAlgorithm:
+    """A fresh SB3 model with the painting CNN features extractor and ``hp``'s settings."""
+    algo = _check_algo(algo)
+    kwargs = {k: copy.deepcopy(v) for k, v in hp.items() if k not in RUN_KEYS}
+    kwargs.pop("policy_kwargs", None)
+    policy_kwargs = policy_kwargs_for(hp)
+    if algo == "td3" and hp.get("noise_type"):
+        if hp["noise_type"] != "normal":
+            raise ValueError(f"noise_type {hp['noise_type']!r} is not supported; use 'normal'")
+        dim = int(np.prod(env.action_space.shape))
+        kwargs["action_noise"] = NormalActionNoise(
+            np.zeros(dim), float(hp.get("noise_std", 0.1)) * np.ones(dim)
+        )
+    return ALGOS[algo](
+        hp.get("policy", "MultiInputPolicy"),
+        env,
+        policy_kwargs=policy_kwargs,
+        seed=seed,
+        device=device,
+        tensorboard_log=tensorboard_log,
+        verbose=verbose,
+        **kwargs,
+    )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def save_model(model: BaseAlgorithm, path: Path) -> None:
+    """``model.save`` to a temp file, then an atomic rename (a kill never leaves half a zip)."""
+    tmp = path.with_name(path.stem + ".tmp.zip")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+class CheckpointCallback(BaseCallback):
+    """Every ``freq`` env steps, saves ``checkpoints/latest.zip`` (+ the replay buffer for
+    off-policy algorithms) atomically, replacing the previous one: enough to resume after a
+    kill without filling the disk with gigabyte-sized buffers.
+    """
+
+    def __init__(self, folder: Path, freq: int, save_replay_buffer: bool = True) -> None:
+        super().__init__()
+        self.folder, self.freq, self.save_replay_buffer = (
+            Path(folder),
+            int(freq),
+            save_replay_buffer,
+        )
+        self._next = self.freq
+
+    def _init_callback(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._next = (self.num_timesteps // self.freq + 1) * self.freq
+
+    def save(self) -> None:
+        """Write the checkpoint now (buffer first, so a model zip always has a matching buffer)."""
+        if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
+            tmp = self.folder / "latest_replay_buffer.tmp.pkl"
+            self.model.save_replay_buffer(tmp)
+            os.replace(tmp, self.folder / "latest_replay_buffer.pkl")
+        save_model(self.model, self.folder / "latest.zip")
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next:
+            self.save()
+            self._next = (self.num_timesteps // self.freq + 1) * self.freq
+        return True
+
+    def _on_training_end(self) -> None:
+        self.save()
+
+
+def train(
+    algo: str,
+    out: str | os.PathLike,
+    *,
+    total_timesteps: int | None = None,
+    n_envs: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    env_kwargs: dict[str, Any] | None = None,
+    hyperparams: str | os.PathLike | None = None,
+    overrides: dict[str, Any] | None = None,
+    resume: bool = False,
+    eval_freq: int = 10_000,
+    n_eval_episodes: int = 4,
+    image_freq: int = 10_000,
+    checkpoint_freq: int = 10_000,
+    progress_bar: bool = True,
+    verbose: int = 0,
+) -> BaseAlgorithm:
+    """Train ``algo`` on Painting-v0 and save everything under ``out`` (see module docstring).
+
+    ``total_timesteps`` counts env steps summed over all envs (SB3's convention). With
+    ``resume=True`` the run continues from ``out/checkpoints/latest.zip`` (and its replay
+    buffer) up to the same total; the TensorBoard run continues too.
+    """
+    from painters.loading import resolve_device
+
+    algo = _check_algo(algo)
+    out = Path(out)
+    hp = load_hyperparams(algo, hyperparams, overrides)
+    n_envs = int(n_envs or hp.get("n_envs", 8))
+    total = int(total_timesteps or hp.get("n_timesteps", 100_000))
+    if n_envs < 1 or total < 1:
+        raise ValueError("--n-envs and --total-timesteps must be positive")
+    hp = fit_to_budget(algo, hp, total, n_envs)
+    hp["n_envs"], hp["n_timesteps"] = n_envs, total
+    kwargs = {**(hp.get("env_kwargs") or {}), **(env_kwargs or {})}
+    hp["env_kwargs"] = kwargs
+    train_kwargs, eval_kwargs = split_targets(kwargs)
+    dev = resolve_device(device)
+    set_random_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "best").mkdir(exist_ok=True)
+    saved_kwargs = agent_env_kwargs(kwargs)
+    _write_json(out / "env_kwargs.json", saved_kwargs)
+    _write_json(out / "best" / "env_kwargs.json", saved_kwargs)
+
+    reward_scale = float(hp.get("reward_scale", 1.0))
+    meta = {
+        "algo": algo,
+        "env_id": ENV_ID,
+        "env_kwargs": saved_kwargs,
+        "hyperparams": {k: v for k, v in hp.items() if k != "env_kwargs"},
+    }
+    _write_json(out / "best" / "agent.json", meta)  # lets load_agent read best/ mid-run
+    if not (out / "agent.json").is_file():
+        _write_json(out / "agent.json", meta)
+    env = make_vec_env(n_envs, seed=seed, device=str(dev), **train_kwargs)
+    if reward_scale != 1.0:
+        env = VecScaleReward(env, reward_scale)
+    ckpt = out / "checkpoints" / "latest.zip"
+    if resume and ckpt.is_file():
+        model = ALGOS[algo].load(ckpt, env=env, device=dev, tensorboard_log=str(out / "tb"))
+        buf = ckpt.with_name("latest_replay_buffer.pkl")
+        if buf.is_file() and hasattr(model, "load_replay_buffer"):
+            model.load_replay_buffer(buf)
+        remaining = max(total - model.num_timesteps, 0)
+    else:
+        if resume and verbose:
+            print(f"no checkpoint at {ckpt}; starting a new run")
+        model = build_model(
+            algo, env, hp, seed=seed, device=dev, tensorboard_log=str(out / "tb"), verbose=verbose
+        )
+        remaining = total
+
+    preview_env = make_env(**eval_kwargs)
+    eval_env = make_vec_env(1, seed=seed + 10_000, device=str(dev), **eval_kwargs)
+    if isinstance(model.get_env(), VecTransposeImage):
+        eval_env = VecTransposeImage(eval_env)
+    per_call = max(n_envs, 1)
+    callbacks: list[BaseCallback] = [
+        EpisodeDistanceCallback(reward_scale=reward_scale),
+        ImageGridCallback(preview_env, freq=image_freq, seed=seed),
+        CheckpointCallback(out / "checkpoints", checkpoint_freq),
+        EvalCallback(
+            eval_env,
+            n_eval_episodes=n_eval_episodes,
+            eval_freq=max(eval_freq // per_call, 1),
+            best_model_save_path=str(out / "best"),
+            deterministic=True,
+            verbose=0,
+        ),
+    ]
+    if progress_bar:
+        callbacks.append(ProgressBarCallback(remaining))
+    start_steps, t0 = model.num_timesteps, time.perf_counter()
+    model.learn(
+        total_timesteps=remaining,
+        callback=CallbackList(callbacks),
+        tb_log_name=algo,
+        reset_num_timesteps=not (resume and ckpt.is_file()),
+        log_interval=1 if algo == "ppo" else 4,
+    )
+    wall = time.perf_counter() - t0
+    save_model(model, out / "model.zip")
+    steps = model.num_timesteps - start_steps
+    summary = {
+        "algo": algo,
+        "env_id": ENV_ID,
+        "env_kwargs": saved_kwargs,
+        "train_targets": train_kwargs.get("targets", train_kwargs.get("target")),
+        "eval_targets": eval_kwargs.get("targets", eval_kwargs.get("target")),
+        "hyperparams": {k: v for k, v in hp.items() if k != "env_kwargs"},
+        "n_envs": n_envs,
+        "seed": seed,
+        "device": str(dev),
+        "num_timesteps": int(model.num_timesteps),
+        "last_session": {
+            "steps": int(steps),
+            "wall_s": round(wall, 2),
+            "steps_per_s": round(steps / max(wall, 1e-9), 2),
+        },
+        "torch_threads": torch.get_num_threads(),
+    }
+    prev = out / "agent.json"
+    old = json.loads(prev.read_text()) if resume and prev.is_file() else {}
+    if old.get("sessions"):
+        summary["sessions"] = old["sessions"] + [summary["last_session"]]
+    else:
+        summary["sessions"] = [summary["last_session"]]
+    summary["total_wall_s"] = round(sum(s["wall_s"] for s in summary["sessions"] if s), 2)
+    _write_json(prev, summary)
+    _write_json(out / "best" / "agent.json", summary)
+    for e in (env, eval_env, preview_env):
+        e.close()
+    return model
