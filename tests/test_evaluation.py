@@ -1,0 +1,95 @@
+"""The fidelity figure: floor, error and ratio behave as defined, the grid and the script."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import painters
+from painters.evaluation import composite_on_white, evaluate_painter, fidelity, stroke_grid
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "evaluate_painter.py"
+
+
+class Lookup(nn.Module):
+    """A 'painter' that returns fixed strokes, to pin down what the ratio means."""
+
+    def __init__(self, strokes: np.ndarray) -> None:
+        super().__init__()
+        self.strokes = torch.from_numpy(strokes).permute(0, 3, 1, 2).float() / 255.0
+        self.i = 0
+
+    def forward(self, actions: torch.Tensor) -> torch.Tensor:
+        out = self.strokes[self.i : self.i + len(actions)]
+        self.i += len(actions)
+        return out
+
+
+def real_pair(n: int = 6):
+    rng = np.random.default_rng(0)
+    actions = rng.random((n, 12), dtype=np.float32)
+    a = rng.integers(0, 256, (n, 64, 64, 4), dtype=np.uint8)
+    b = rng.integers(0, 256, (n, 64, 64, 4), dtype=np.uint8)
+    return actions, a, b
+
+
+def test_ratio_is_zero_for_a_copy_of_a_and_one_for_b() -> None:
+    actions, a, b = real_pair()
+    assert fidelity(Lookup(a), actions, a, b)["ratio"] == pytest.approx(0.0, abs=1e-9)
+    res = fidelity(Lookup(b), actions, a, b)
+    assert res["ratio"] == pytest.approx(1.0, rel=1e-6)
+    assert res["floor"] > 0 and res["n"] == 6
+
+
+def test_composite_on_white_agrees_for_uint8_and_float() -> None:
+    _, a, _ = real_pair(2)
+    f = torch.from_numpy(a).permute(0, 3, 1, 2).float() / 255.0
+    assert torch.allclose(composite_on_white(a), composite_on_white(f))
+    empty = torch.zeros(1, 4, 8, 8)
+    assert torch.equal(composite_on_white(empty), torch.ones(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="uint8"):
+        composite_on_white(a.astype(np.float32))
+
+
+def test_mismatched_inputs_are_rejected() -> None:
+    actions, a, b = real_pair()
+    with pytest.raises(ValueError, match="must match"):
+        fidelity(Lookup(a), actions, a, b[:3])
+    with pytest.raises(ValueError, match="identical"):
+        fidelity(Lookup(a), actions, a, a)
+
+
+def test_stroke_grid_layout() -> None:
+    cols = [torch.zeros(10, 3, 64, 64), torch.ones(10, 3, 64, 64)]
+    g = stroke_grid(cols, rows=4, pad=2)
+    assert g.shape == (4 * 66 + 2, 2 * 66 + 2, 3) and g.dtype == np.uint8
+    assert g[2, 2].tolist() == [0, 0, 0] and g[2, 68].tolist() == [255, 255, 255]
+
+
+def test_default_painter_beats_drawing_nothing_with_the_real_brush(tmp_path: Path) -> None:
+    pytest.importorskip("painters.renderers.mypaint")
+    try:
+        painters.get_renderer("mypaint")
+    except RuntimeError as e:
+        pytest.skip(str(e))
+    torch.set_num_threads(1)
+    res = evaluate_painter(
+        painters.load_painter("default"), 40, seed=3, out_grid=tmp_path / "g.png"
+    )
+    assert 0.0005 < res["floor"] < 0.01
+    assert res["ratio"] < 5.0, res  # drawing nothing scores ~35
+    assert (tmp_path / "g.png").is_file()
+
+
+def test_script_reports_missing_painter_in_one_line(tmp_path: Path, capsys) -> None:
+    spec = importlib.util.spec_from_file_location("evaluate_painter_script", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rc = mod.main(["--painter", str(tmp_path / "nope"), "--num-strokes", "4"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("error: no painter at") and len(err.splitlines()) == 1
