@@ -17,6 +17,7 @@ from painters.actions import (
 )
 from painters.compositing import blank_canvas, over, over_sequence
 from painters.distances import get_distance
+from painters.export import Painting, load_strokes, render_painting, save_svg, to_svg
 from painters.loading import load_painter, resolve_device
 from painters.models import NeuralPainter
 from painters.renderers import get_renderer
@@ -26,16 +27,21 @@ __all__ = [
     "ACTION_DIM",
     "ACTION_NAMES",
     "NeuralPainter",
+    "Painting",
     "blank_canvas",
     "from_env_action",
     "get_distance",
     "get_renderer",
     "load_painter",
+    "load_strokes",
     "over",
     "over_sequence",
     "random_actions",
+    "render_painting",
     "replay",
     "resolve_device",
+    "save_svg",
     "to_env_action",
+    "to_svg",
     "validate_actions",
 ]
