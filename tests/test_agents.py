@@ -17,6 +17,7 @@ from agents.rl import (
     load_agent,
     load_hyperparams,
     make_env,
+    package_agent,
     painting_grid,
     parse_overrides,
     train,
@@ -188,6 +189,12 @@ def test_resume_continues_from_checkpoint(tmp_path):
     assert model.num_timesteps == 64
     summary = json.loads((out / "agent.json").read_text())
     assert len(summary["sessions"]) == 2
+    # packaged like the bundled default: loads from the new folder, image paths reduced to names
+    pkg = package_agent(out, tmp_path / "pkg", {"note": "test"})
+    meta = json.loads((pkg / "agent.json").read_text())
+    assert meta["note"] == "test" and all("/" not in t for t in meta["train_targets"])
+    agent = load_agent(pkg)
+    assert agent.num_timesteps == 64 and agent.env_kwargs == ENV_KWARGS
 
 
 def test_load_agent_errors(tmp_path):

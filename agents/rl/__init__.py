@@ -14,7 +14,7 @@ from agents.rl.callbacks import (
     run_episode,
 )
 from agents.rl.features import PaintingCNN
-from agents.rl.loading import bundled_agents, load_agent
+from agents.rl.loading import bundled_agents, load_agent, package_agent
 from agents.rl.training import (
     ALGOS,
     ENV_ID,
@@ -41,6 +41,7 @@ __all__ = [
     "load_hyperparams",
     "make_env",
     "make_vec_env",
+    "package_agent",
     "painting_grid",
     "parse_overrides",
     "run_episode",

@@ -146,3 +146,33 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
     model = ALGOS[algo].load(zip_path, device=device, custom_objects=custom)
     model.env_kwargs = env_kwargs
     return model
+
+
+def package_agent(
+    source: str | os.PathLike, dest: str | os.PathLike, extra: dict[str, Any] | None = None
+) -> Path:
+    """Copy a trained agent (a run folder, its ``best/`` or a zip) into ``dest`` as
+    ``model.zip`` + ``env_kwargs.json`` + ``agent.json`` (image paths reduced to file names, and
+    ``extra`` merged in), the layout :func:`load_agent` and the bundled ``default`` use.
+    """
+    import shutil
+
+    zip_path, kw_path = _resolve(source)
+    meta = dict(_meta(zip_path) or {"algo": _algo_of(zip_path)})
+    for key in ("train_targets", "eval_targets"):
+        if isinstance(meta.get(key), list):
+            meta[key] = [Path(p).name for p in meta[key]]
+    meta.update(extra or {})
+    out = Path(dest)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "model.tmp.zip"
+    shutil.copyfile(zip_path, tmp)
+    os.replace(tmp, out / "model.zip")
+    for name, text in (
+        ("env_kwargs.json", kw_path.read_text()),
+        ("agent.json", json.dumps(meta, indent=2, sort_keys=True) + "\n"),
+    ):
+        t = out / (name + ".tmp")
+        t.write_text(text)
+        os.replace(t, out / name)
+    return out
