@@ -179,9 +179,7 @@ class MyPaintRenderer(Renderer):
 
     name = "mypaint"
 
-    def __init__(
-        self, size: int = 64, *, brush: str | Path = DEFAULT_BRUSH, seed: int = 0
-    ) -> None:
+    def __init__(self, size: int = 64, *, brush: str | Path = DEFAULT_BRUSH, seed: int = 0) -> None:
         super().__init__(size, seed=seed)
         self.lib = load_library()
         self.brush_path = find_brush(brush)
@@ -236,9 +234,7 @@ class MyPaintRenderer(Renderer):
             self._surfaces[key] = _Surface(self.lib, width, height)
         return self._surfaces[key]
 
-    def _draw(
-        self, surface: _Surface, action: np.ndarray, index: int, scale_px: float
-    ) -> None:
+    def _draw(self, surface: _Surface, action: np.ndarray, index: int, scale_px: float) -> None:
         """Draw one stroke onto ``surface`` (its pixels change at end_atomic).
 
         The stroke depends only on (action, seed, index), never on the strokes drawn before
