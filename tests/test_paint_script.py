@@ -1,0 +1,82 @@
+"""scripts/paint.py end to end, with tiny budgets (a few strokes and steps)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import painters
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "painting_env" / "samples" / "astronaut.jpg"
+FAST = ["--strokes", "4", "--steps", "2", "--groups", "2", "--render-size", "64", "--quiet"]
+FILES = {"painting.png", "strokes.npz", "painting_real.png", "animation.gif", "optimisation.gif"}
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("paint_script", ROOT / "scripts" / "paint.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def painted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("paint") / "astro"
+    assert _script().main([str(SAMPLE), "--out", str(out), "--seed", "1", *FAST]) == 0
+    return out
+
+
+def test_outputs_present_and_replay(painted):
+    assert {p.name for p in painted.iterdir()} == FILES
+    with np.load(painted / "strokes.npz", allow_pickle=False) as d:
+        actions = d["actions"]
+        assert actions.dtype == np.float32 and actions.shape == (4, 12)
+        assert float(d["stroke_scale"]) == 1.0 and int(d["width"]) == 64
+    png = np.asarray(Image.open(painted / "painting.png").convert("RGB"))
+    assert png.shape == (64, 64, 3)
+    replayed = painters.replay(actions, painters.load_painter("default"), size=64)
+    assert np.abs(replayed.astype(int) - png.astype(int)).max() <= 3
+    assert Image.open(painted / "painting_real.png").size == (64, 64)
+    gif = Image.open(painted / "animation.gif")
+    assert gif.n_frames >= 2
+
+
+def test_same_seed_same_painting(painted, tmp_path):
+    out = tmp_path / "again"
+    assert _script().main([str(SAMPLE), "--out", str(out), "--seed", "1", *FAST]) == 0
+    with np.load(painted / "strokes.npz") as a, np.load(out / "strokes.npz") as b:
+        assert np.array_equal(a["actions"], b["actions"])
+
+
+def test_grid_writes_global_strokes(tmp_path):
+    out = tmp_path / "grid"
+    args = [str(SAMPLE), "--out", str(out), "--grid", "2", "--no-real-fit", *FAST]
+    assert _script().main(args) == 0
+    with np.load(out / "strokes.npz", allow_pickle=False) as d:
+        assert float(d["stroke_scale"]) == 0.5 and int(d["width"]) == 128
+        assert d["actions"].min() >= 0.0 and d["actions"].max() <= 1.0
+    assert Image.open(out / "painting.png").size == (128, 128)
+    assert Image.open(out / "painting_real.png").size == (64, 64)
+
+
+def test_bad_image_clean_error_no_files(tmp_path, capsys):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff garbage")
+    out = tmp_path / "out"
+    assert _script().main([str(bad), "--out", str(out), *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot read" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+def test_perceptual_without_weights_is_clean_error(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = [str(SAMPLE), "--out", str(out), "--loss", "perceptual",
+            "--perceptual-weights", str(tmp_path / "none.pth"), *FAST]  # fmt: skip
+    assert _script().main(args) == 2
+    assert "perceptual-weights" in capsys.readouterr().err and not out.exists()
