@@ -163,6 +163,17 @@ class _Surface:
         full = np.concatenate([np.concatenate(row, axis=1) for row in self.views], axis=0)
         return full[: self.height, : self.width]
 
+    def read_rgb8(self) -> np.ndarray:
+        """The canvas (opaque) as uint8 RGB (H, W, 3), converted one tile row at a time so
+        memory stays at one uint8 image plus one row of tiles, at any size."""
+        out = np.empty((self.height, self.width, 3), np.uint8)
+        for ty, row in enumerate(self.views):
+            y0 = ty * TILE
+            h = min(TILE, self.height - y0)
+            strip = np.concatenate(row, axis=1)[:h, : self.width]
+            out[y0 : y0 + h] = premultiplied_to_rgba8(strip)[..., :3]
+        return out
+
     def __del__(self) -> None:
         if getattr(self, "ptr", None):
             self.lib.mypaint_surface_unref(self.ptr)
@@ -332,8 +343,8 @@ class MyPaintRenderer(Renderer):
         for i, act in enumerate(a):
             self._draw(surf, act, start_index + i, scale_px)
             if callback is not None:
-                callback(i, premultiplied_to_rgba8(surf.read())[..., :3])
-        return premultiplied_to_rgba8(surf.read())[..., :3]
+                callback(i, surf.read_rgb8())
+        return surf.read_rgb8()
 
 
 def premultiplied_to_rgba8(buf: np.ndarray) -> np.ndarray:
