@@ -268,3 +268,25 @@ def test_make_dataset_script(tmp_path, capsys) -> None:
     assert main([*args[:-1], "--seed", "5", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and "seed" in err and len(err.strip().splitlines()) == 1
+
+
+def test_make_dataset_without_libmypaint_is_a_one_line_error(tmp_path, capsys, monkeypatch) -> None:
+    from painters.renderers import mypaint
+
+    def missing():
+        raise mypaint.MyPaintUnavailable(f"libmypaint not found; {mypaint.APT_HINT}")
+
+    monkeypatch.setattr(mypaint, "load_library", missing)
+    assert load_script().main(["--out", str(tmp_path / "d"), "--num-strokes", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "libmypaint-1.5-1 mypaint-brushes" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
+def test_spawned_workers_write_the_same_bytes(need_mypaint, tmp_path) -> None:
+    kw = {"seed": 1, "shard_size": 20, "progress": False}
+    D.write_shards(tmp_path / "spawn", 60, workers=2, start_method="spawn", **kw)
+    D.write_shards(tmp_path / "inproc", 60, workers=1, **kw)
+    a, b = arrays(tmp_path / "spawn"), arrays(tmp_path / "inproc")
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
