@@ -584,14 +584,18 @@ class _StrokeDataset:
     white (alpha recovered per item with :func:`recover_alpha`; near-white colours skipped).
 
     Only array headers (and, for Kaggle files, the small ``actions`` array) are read up front;
-    whole shards are decompressed on first use and kept in an LRU cache of ``cache_shards``
-    shards. Random access over many shards reloads often: pair it with
-    :class:`ShardShuffleSampler`, which shuffles shards and then items within each shard.
+    whole shards are decompressed on first use and kept in an LRU cache of at most
+    ``cache_bytes`` (default 2 GiB, per DataLoader worker; at least one shard): a dataset that
+    fits is read from disk once, whatever the sampling order. For larger datasets, random access
+    reloads shards often: use :class:`ShardShuffleSampler`, which shuffles shards and then items
+    within each shard, so each shard is decompressed once per epoch.
     Items are ``(actions float32 (12,), strokes float32 (4, S, S) in [0, 1])``.
     """
 
     def __init__(
-        self, path_or_paths: str | os.PathLike | Sequence[str | os.PathLike], cache_shards: int = 2
+        self,
+        path_or_paths: str | os.PathLike | Sequence[str | os.PathLike],
+        cache_bytes: int = 2 << 30,
     ) -> None:
         paths = (
             [path_or_paths]
@@ -618,7 +622,7 @@ class _StrokeDataset:
         self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         if self.offsets[-1] == 0:
             raise ValueError(f"no strokes in {', '.join(map(str, paths))}")
-        self.cache_shards = max(1, int(cache_shards))
+        self.cache_bytes = int(cache_bytes)
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     @staticmethod
@@ -675,10 +679,15 @@ class _StrokeDataset:
         actions, strokes = _load_arrays(self.files[k])
         if self.rows[k] is not None:
             actions = np.clip(actions.astype(np.float32), 0.0, 1.0)
-        self._cache[k] = (actions.astype(np.float32, copy=False), strokes)
-        while len(self._cache) > self.cache_shards:
+        entry = (actions.astype(np.float32, copy=False), strokes)
+        size = entry[0].nbytes + entry[1].nbytes
+        while self._cache and self._cached_bytes() + size > self.cache_bytes:
             self._cache.popitem(last=False)
-        return self._cache[k]
+        self._cache[k] = entry
+        return entry
+
+    def _cached_bytes(self) -> int:
+        return sum(a.nbytes + s.nbytes for a, s in self._cache.values())
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         k, j = self.shard_of(int(index))

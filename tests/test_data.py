@@ -119,7 +119,7 @@ def test_unknown_brush_fails_before_writing(need_mypaint, tmp_path) -> None:
 def test_stroke_dataset_items(tmp_path) -> None:
     D.write_shards(tmp_path, 30, renderer="simple", seed=2, shard_size=8, progress=False)
     acts, strokes = arrays(tmp_path)
-    ds = D.StrokeDataset(tmp_path, cache_shards=1)
+    ds = D.StrokeDataset(tmp_path, cache_bytes=1)
     assert isinstance(ds, torch.utils.data.Dataset) and len(ds) == 30
     for i in (0, 9, 29, -1):
         a, s = ds[i]
@@ -127,7 +127,11 @@ def test_stroke_dataset_items(tmp_path) -> None:
         assert a.shape == (12,) and s.shape == (4, 64, 64)
         assert torch.equal(a, torch.from_numpy(acts[i]))
         assert torch.equal(s, torch.from_numpy(strokes[i]).permute(2, 0, 1).float() / 255)
-    assert len(ds._cache) == 1
+    assert len(ds._cache) == 1, "a tiny cache keeps just the last shard"
+    big = D.StrokeDataset(tmp_path)
+    for i in range(30):
+        big[i]
+    assert len(big._cache) == 4, "a dataset that fits stays in memory"
     with pytest.raises(IndexError):
         ds[30]
     order = list(D.ShardShuffleSampler(ds, seed=0))
