@@ -5,7 +5,15 @@ compositing, distances and stroke datasets.
 >>> r = painters.get_renderer("mypaint", size=64, seed=0)
 >>> strokes = r.render(painters.random_actions(8, rng=0))   # uint8 (8, 64, 64, 4)
 >>> painter = painters.load_painter("default")               # (B, 12) -> (B, 4, 64, 64)
+
+Names that need torch are imported on first use (PEP 562), so dataset workers and the real
+renderer start without paying torch's import time.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from painters.actions import (
     ACTION_DIM,
@@ -15,13 +23,46 @@ from painters.actions import (
     to_env_action,
     validate_actions,
 )
-from painters.compositing import blank_canvas, over, over_sequence
-from painters.distances import get_distance
-from painters.export import Painting, load_strokes, render_painting, save_svg, to_svg
-from painters.loading import load_painter, resolve_device
-from painters.models import NeuralPainter
 from painters.renderers import get_renderer
-from painters.replay import replay
+
+_LAZY = {
+    "blank_canvas": "painters.compositing",
+    "over": "painters.compositing",
+    "over_sequence": "painters.compositing",
+    "get_distance": "painters.distances",
+    "fidelity": "painters.evaluation",
+    "Painting": "painters.export",
+    "load_strokes": "painters.export",
+    "render_painting": "painters.export",
+    "save_svg": "painters.export",
+    "to_svg": "painters.export",
+    "load_painter": "painters.loading",
+    "resolve_device": "painters.loading",
+    "NeuralPainter": "painters.models",
+    "replay": "painters.replay",
+}
+
+if TYPE_CHECKING:
+    from painters.compositing import blank_canvas, over, over_sequence
+    from painters.distances import get_distance
+    from painters.evaluation import fidelity
+    from painters.export import Painting, load_strokes, render_painting, save_svg, to_svg
+    from painters.loading import load_painter, resolve_device
+    from painters.models import NeuralPainter
+    from painters.replay import replay
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'painters' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ACTION_DIM",
@@ -29,6 +70,7 @@ __all__ = [
     "NeuralPainter",
     "Painting",
     "blank_canvas",
+    "fidelity",
     "from_env_action",
     "get_distance",
     "get_renderer",
