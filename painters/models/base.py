@@ -65,7 +65,7 @@ class NeuralPainter(nn.Module):
         save_file(state, tmp_weights)
         cfg = {"kind": self.kind, "config": self.config, "metadata": self.metadata}
         atomic_write_text(path / CONFIG_NAME, json.dumps(cfg, indent=2, default=str))
-        os.replace(tmp_weights, path / WEIGHTS_NAME)
+        _publish(tmp_weights, path / WEIGHTS_NAME)
         return path
 
     @classmethod
@@ -122,4 +122,13 @@ def atomic_write_text(path: Path, text: str) -> None:
     ) as f:
         f.write(text)
         tmp = f.name
+    _publish(tmp, path)
+
+
+def _publish(tmp: str | Path, path: Path) -> None:
+    """Rename a finished temp file into place with ordinary permissions (temp files are 0600,
+    which would make shipped checkpoints unreadable to other users)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
