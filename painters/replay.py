@@ -34,8 +34,10 @@ def replay(
         return _replay_neural(a, renderer, size, background, batch_size)
     from painters.renderers import Renderer, get_renderer
 
-    r = renderer if isinstance(renderer, Renderer) else get_renderer(
-        renderer, size=size, brush=brush, seed=seed
+    r = (
+        renderer
+        if isinstance(renderer, Renderer)
+        else get_renderer(renderer, size=size, brush=brush, seed=seed)
     )
     kwargs = {"background": background, "width": width or size, "height": height or size}
     if stroke_scale != 1.0:
