@@ -52,10 +52,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="do not fit the real brush's texture in the final refinement",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for torch (1 is fastest: the per-step tensors are small)",
+    )
     p.add_argument("--tensorboard", default=None, help="TensorBoard log folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    for name in ("strokes", "grid", "render_size", "groups"):
+    for name in ("strokes", "grid", "render_size", "groups", "threads"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.steps is not None and args.steps < 0:
@@ -71,6 +77,7 @@ def fail(msg: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
     try:
         image = load_image(args.image)
         device = painters.resolve_device(args.device)
