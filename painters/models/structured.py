@@ -191,6 +191,12 @@ class StructuredPainter(NeuralPainter):
         z = base + torch.matmul(self.head2.weight, h) + self.head2.bias[:, None]
         return torch.sigmoid(z).view(b, 1, s, s)
 
+    #: Strokes per chunk: bigger batches are split so the (B, C, H, W) intermediates stay in
+    #: cache (measured: 1,024 strokes in one go ran at less than half the per-stroke speed).
+    chunk = 256
+
     def forward(self, actions: torch.Tensor) -> torch.Tensor:
         actions = actions.float()
+        if actions.shape[0] > self.chunk:
+            return torch.cat([self(a) for a in actions.split(self.chunk)])
         return self.rgba_from_alpha(actions, self.alpha(actions))
