@@ -200,3 +200,17 @@ def test_resume_continues_from_checkpoint(tmp_path):
 def test_load_agent_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no agent"):
         load_agent(tmp_path / "missing")
+
+
+def test_bundled_default_agent_paints():
+    agent = load_agent("default")
+    assert agent.env_kwargs["strokes_per_step"] >= 1 and "target" not in agent.env_kwargs
+    y, x = np.mgrid[0:64, 0:64]
+    target = np.stack([x * 4, y * 4, np.full_like(x, 128)], -1).astype(np.uint8)
+    env = make_env(target=target, **agent.env_kwargs)
+    obs, info = env.reset(seed=0)
+    white, done = info["distance"], False
+    while not done:
+        obs, _, terminated, truncated, info = env.step(agent.predict(obs, deterministic=True)[0])
+        done = terminated or truncated
+    assert info["distance"] < white  # it paints towards the target, not away from it
