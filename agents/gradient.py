@@ -25,10 +25,20 @@ What makes it good rather than merely simple (each measured on the bundled photo
   strokes); a grid painting is just a batch of tiles, and the benchmark paints several photos at
   once.
 
-Grid paintings (``grid=K``): a (K·64)² canvas painted as K×K tiles of 64 px, each with its own
-strokes, plus a pass on tiles shifted by half a tile so that strokes cross the seams. Every stroke
-is stored in global coordinates (fractions of the whole canvas) with ``stroke_scale = 1/K`` so
-the real brush re-renders the whole painting at any size.
+Any canvas of at least 64 px per side is painted as 64 px tiles (the painter's windows): along
+each side ``ceil(L/64)`` tiles, evenly spaced, so they overlap where the side is not a multiple of
+64 (a 96 × 64 canvas has tiles at x = 0 and 32). Tiles that overlap are painted one after the
+other (greedy classes of non-overlapping tiles), each on the canvas the previous ones left, so
+the stored canvas is always exactly the strokes laid in order. Grids add a pass on tiles over the
+seams. ``strokes`` is the total of the painting: each pass's share is split across its tiles in
+proportion to the area each tile owns, weighted by the target's detail and the current error.
+Every stroke is stored in global coordinates (fractions of the whole canvas) with
+``stroke_scale = 64 / min(W, H)`` so the real brush re-renders the whole painting at any size.
+
+Stroke controls: ``min_size``/``max_size`` bound the ``size`` action through the parametrisation
+(size = lo + (hi − lo)·sigmoid); ``palette`` restricts colours to K given colours (softmax
+mixing weights over the palette while optimising, then snapped to the strongest colour and the
+geometry re-optimised with the colours fixed).
 """
 
 from __future__ import annotations
@@ -61,7 +71,7 @@ class GradientConfig:
     """How to paint. Defaults: 200 strokes in 64 px in well under a minute on 2 CPU cores.
 
     Args:
-        strokes: strokes per tile (per image when not tiling).
+        strokes: total strokes of each painting (split across its tiles).
         groups: number of progressive groups (coarse → fine).
         steps: optimisation steps per group (``None``: chosen from the stroke count).
         refine_steps: steps of the final joint refinement of all strokes of a tile.
@@ -74,6 +84,14 @@ class GradientConfig:
         snapshot_every: steps between canvas snapshots sent to the callback.
         real_weight: weight of the real-brush proxy loss in the final refinement (when a
             ``real_alphas`` function is given).
+        min_size / max_size: bounds of the ``size`` action (0–1), enforced by the
+            parametrisation; see :func:`size_for_fraction` for canvas fractions.
+        palette: allowed stroke colours, RGB in [0, 1] (``None``: any colour).
+        palette_steps: steps re-optimising the geometry after snapping to the palette
+            (``None``: as many as ``refine_steps``).
+        brush: MyPaint brush of the real re-render (for the real-brush fit).
+        finish_steps: steps of the final joint colour fit for the neural and real canvases
+            (with a real seed, no palette; 0: off).
     """
 
     strokes: int = 200
@@ -89,6 +107,12 @@ class GradientConfig:
     seam_fraction: float = 0.2
     snapshot_every: int = 5
     real_weight: float = 4.0
+    min_size: float = 0.0
+    max_size: float = 1.0
+    palette: tuple[tuple[float, float, float], ...] | None = None
+    palette_steps: int | None = None
+    brush: str = "classic/dry_brush"
+    finish_steps: int = 100
 
     def __post_init__(self) -> None:
         if self.strokes < 1:
@@ -99,6 +123,27 @@ class GradientConfig:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
         if not 0.0 <= self.seam_fraction < 1.0:
             raise ValueError(f"seam_fraction must be in [0, 1), got {self.seam_fraction}")
+        if not 0.0 <= self.min_size <= self.max_size <= 1.0:
+            raise ValueError(
+                f"stroke size bounds must satisfy 0 <= min <= max <= 1, got "
+                f"min_size={self.min_size}, max_size={self.max_size}"
+            )
+        if self.palette is not None:
+            pal = np.asarray(self.palette, dtype=np.float64)
+            if pal.ndim != 2 or pal.shape[1] != 3 or len(pal) < 1:
+                raise ValueError("palette must be a list of RGB colours, e.g. [(1, 0, 0), ...]")
+            if not np.all(np.isfinite(pal)) or pal.min() < 0 or pal.max() > 1:
+                raise ValueError("palette colours must be RGB values in [0, 1]")
+            self.palette = tuple(tuple(float(c) for c in row) for row in pal)
+
+    def size_range(self, size: float) -> float:
+        """``size`` clipped into [min_size, max_size] (initial sizes of the groups)."""
+        return min(max(size, self.min_size), self.max_size)
+
+    def snap_steps(self) -> int:
+        if self.palette is None:
+            return 0
+        return self.refine() if self.palette_steps is None else self.palette_steps
 
     def group_sizes(self, n: int | None = None) -> list[int]:
         """Strokes per group, coarse first: equal shares, the remainder on the last groups."""
@@ -212,6 +257,77 @@ def init_actions(
     return act.clamp(_EPS, 1.0 - _EPS)
 
 
+# -- parametrisation -------------------------------------------------------------------------
+class StrokeParams:
+    """Unconstrained parameters (B, n, 12 + K) ↔ actions (B, n, 12) in [0, 1].
+
+    Why a parametrisation instead of clipping: Adam moves the logits freely while every action
+    stays valid, and the stroke controls hold by construction: ``size = lo + (hi − lo)·σ(x)``;
+    with a palette of K colours the colour is ``softmax(w) @ palette`` (K extra logits ``w``);
+    with fixed ``colours`` (B, n, 3) the colour logits are ignored.
+    """
+
+    def __init__(
+        self,
+        config: GradientConfig,
+        palette: torch.Tensor | None = None,
+        colours: torch.Tensor | None = None,
+    ) -> None:
+        self.lo, self.hi = float(config.min_size), float(config.max_size)
+        self.palette = None if colours is not None else palette
+        self.colours = colours
+
+    @property
+    def extra(self) -> int:
+        return 0 if self.palette is None else len(self.palette)
+
+    def decode(self, raw: torch.Tensor) -> torch.Tensor:
+        act = torch.sigmoid(raw[..., : A.ACTION_DIM])
+        size = self.lo + (self.hi - self.lo) * act[..., A.SIZE : A.SIZE + 1]
+        parts = [act[..., : A.SIZE], size, act[..., A.SIZE + 1 : A.RED]]
+        if self.colours is not None:
+            colour = self.colours.to(act)
+        elif self.palette is not None:
+            colour = torch.softmax(raw[..., A.ACTION_DIM :], -1) @ self.palette.to(act)
+        else:
+            colour = act[..., A.RED : A.BLUE + 1]
+        return torch.cat([*parts, colour, act[..., A.BLUE + 1 :]], -1)
+
+    def encode(self, actions: torch.Tensor) -> torch.Tensor:
+        """Parameters whose :meth:`decode` is close to ``actions`` (colours: the nearest palette
+        colour gets most of the weight)."""
+        act = actions.clone()
+        span = max(self.hi - self.lo, 1e-6)
+        act[..., A.SIZE] = (act[..., A.SIZE] - self.lo) / span
+        raw = _logit(act)
+        if self.palette is None:
+            return raw
+        d2 = (actions[..., None, A.RED : A.BLUE + 1] - self.palette.to(act)).pow(2).sum(-1)
+        return torch.cat([raw, -d2 / 0.02], -1)
+
+    def snap(self, raw: torch.Tensor) -> torch.Tensor:
+        """The palette colour with the largest weight for each stroke: (B, n, 3)."""
+        assert self.palette is not None
+        return self.palette.to(raw)[raw[..., A.ACTION_DIM :].argmax(-1)]
+
+
+def size_for_fraction(fraction: float, stroke_scale: float = 1.0) -> float:
+    """The ``size`` action whose brush radius is ``fraction`` of the canvas's shorter side.
+
+    MyPaint's radius is ``exp(2·size) · min(W, H) · stroke_scale / 64`` px (see
+    :func:`painters.export.stroke_radius`), so size = ½·ln(64 · fraction / stroke_scale). The
+    painted band is wider than the radius: about (1.4 + 4.4·pressure) radii for dry_brush.
+    """
+    if not fraction > 0:
+        raise ValueError(f"stroke size fraction must be positive, got {fraction}")
+    return 0.5 * math.log(64.0 * fraction / stroke_scale)
+
+
+def fraction_for_size(size: float, stroke_scale: float = 1.0) -> float:
+    """Inverse of :func:`size_for_fraction`: brush radius / shorter canvas side."""
+    return math.exp(2.0 * size) * stroke_scale / 64.0
+
+
 # -- optimisation ----------------------------------------------------------------------------
 def composite(base: torch.Tensor, strokes: torch.Tensor, alpha: torch.Tensor | None = None):
     """Lay strokes (B, n, 4, H, W) over ``base`` (B, 3, H, W) in order, vectorised.
@@ -227,22 +343,33 @@ def composite(base: torch.Tensor, strokes: torch.Tensor, alpha: torch.Tensor | N
 
 
 def _composite(
-    painter, base: torch.Tensor, logits: torch.Tensor, residual: torch.Tensor | None = None
+    painter,
+    base: torch.Tensor,
+    raw: torch.Tensor,
+    params: StrokeParams,
+    mask: torch.Tensor | None = None,
+    residual: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Lay the strokes of ``logits`` (B, n, 12) over ``base``: (neural canvas, proxy canvas).
+    """Lay the strokes of ``raw`` (B, n, P) over ``base``: (neural canvas, proxy canvas).
 
-    With ``residual`` (B, n, H, W) = real alpha − neural alpha at the last real render, the proxy
+    ``mask`` (B, n) of 0/1 switches strokes off (items of a batch with fewer strokes). With
+    ``residual`` (B, n, H, W) = real alpha − neural alpha at the last real render, the proxy
     canvas uses the real brush's coverage (straight-through: values of the real brush,
     gradients of the painter); without it the proxy is ``None``.
     """
-    b, n, _ = logits.shape
-    strokes = painter(torch.sigmoid(logits).reshape(b * n, A.ACTION_DIM))
+    b, n, _ = raw.shape
+    strokes = painter(params.decode(raw).reshape(b * n, A.ACTION_DIM))
     strokes = strokes.view(b, n, *strokes.shape[1:])
-    canvas = composite(base, strokes)
+    alpha = strokes[:, :, 3]
+    if mask is not None:
+        alpha = alpha * mask[:, :, None, None]
+    canvas = composite(base, strokes, alpha)
     if residual is None:
         return canvas, None
-    a = strokes[:, :, 3] + residual
+    a = alpha + residual
     a = a + (a.clamp(0.0, 1.0) - a).detach()
+    if mask is not None:
+        a = a * mask[:, :, None, None]
     return canvas, composite(base, strokes, a)
 
 
@@ -263,8 +390,12 @@ def _optimise(
     real_alphas: RealAlphas | None = None,
     real_weight: float = 1.0,
     refresh_every: int = 5,
+    *,
+    params: StrokeParams,
+    mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Adam with a cosine schedule (lr → lr/10) on ``logits``; returns (logits, canvas).
+    """Adam with a cosine schedule (lr → lr/10) on the parameters ``logits`` (see
+    :class:`StrokeParams`); returns (parameters, canvas).
 
     With ``real_alphas`` (actions (B, n, 12) → real brush coverage (B, n, H, W)), the loss adds
     ``real_weight`` × the loss of the real-brush proxy canvas, re-rendered every
@@ -278,11 +409,11 @@ def _optimise(
             group["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / max(1, steps))))
         if real_alphas is not None and step % refresh_every == 0:
             with torch.no_grad():
-                acts = torch.sigmoid(logits)
+                acts = params.decode(logits)
                 neural = painter(acts.reshape(-1, A.ACTION_DIM))[:, 3].view(*acts.shape[:2], -1)
                 real = real_alphas(acts).to(neural).flatten(2)
                 residual = (real - neural).view(*acts.shape[:2], *target.shape[-2:])
-        canvas, proxy = _composite(painter, base, logits, residual)
+        canvas, proxy = _composite(painter, base, logits, params, mask, residual)
         loss = loss_fn(canvas, target).sum()
         if proxy is not None:
             loss = loss + real_weight * loss_fn(proxy, target).sum()
@@ -296,7 +427,7 @@ def _optimise(
                  "loss": float(loss.detach()) / len(target), "canvas": canvas.detach() if snap else None}
             )  # fmt: skip
     with torch.no_grad():
-        canvas, _ = _composite(painter, base, logits)
+        canvas, _ = _composite(painter, base, logits, params, mask)
     return logits.detach(), canvas
 
 
@@ -337,11 +468,14 @@ def optimise_strokes(
     callback: Callback | None = None,
     generator: torch.Generator | None = None,
     real_alphas: RealAlphas | None = None,
+    counts: Sequence[int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Paint a batch of 64 px targets: returns (actions (B, N, 12) in [0, 1], canvas (B, 3, H, W)).
 
     ``targets`` float (B, 3, 64, 64) in [0, 1]; ``backgrounds`` the canvases to paint on
-    (default: blank). The painter runs once per step on all B·group strokes.
+    (default: blank). The painter runs once per step on all B·group strokes. ``counts``: strokes
+    of each batch item (≤ N; default N): item b keeps its first ``counts[b]`` strokes, the others
+    are switched off (zero coverage) and should be dropped by the caller.
     """
     cfg = config or GradientConfig()
     n_strokes = cfg.strokes if n_strokes is None else n_strokes
@@ -362,26 +496,50 @@ def optimise_strokes(
     canvas = backgrounds.detach()
     sizes = cfg.group_sizes(n_strokes)
     steps = cfg.steps_per_group(n_strokes)
+    mask = None
+    if counts is not None:
+        if len(counts) != len(targets) or max(counts) > n_strokes or min(counts) < 0:
+            raise ValueError(f"counts must be {len(targets)} values in [0, {n_strokes}]")
+        idx = torch.arange(n_strokes, device=dev)
+        mask = (idx[None] < torch.as_tensor(list(counts), device=dev)[:, None]).float()
+    palette = None
+    if cfg.palette is not None:
+        palette = torch.tensor(cfg.palette, dtype=torch.float32, device=dev)
+    params = StrokeParams(cfg, palette)
     all_logits = []
+    first = 0
     for g, n in enumerate(sizes):
         frac = g / max(1, len(sizes) - 1)
-        size = cfg.coarse_size + (cfg.fine_size - cfg.coarse_size) * frac
+        size = cfg.size_range(cfg.coarse_size + (cfg.fine_size - cfg.coarse_size) * frac)
         init = init_actions(canvas.cpu(), targets.cpu(), n, size, gen).to(dev)
         info = {"stage": "group", "group": g, "groups": len(sizes)}
+        m = None if mask is None else mask[:, first : first + n]
         logits, new_canvas = _optimise(
-            painter, canvas, targets, _logit(init), loss_fn, steps, cfg.lr, callback, info,
-            cfg.snapshot_every,
+            painter, canvas, targets, params.encode(init), loss_fn, steps, cfg.lr, callback,
+            info, cfg.snapshot_every, params=params, mask=m,
         )  # fmt: skip
         all_logits.append(logits)
         canvas = new_canvas
+        first += n
     logits = torch.cat(all_logits, 1)
+    base = backgrounds.detach()
     if cfg.refine() > 0:
         info = {"stage": "refine", "group": len(sizes), "groups": len(sizes)}
         logits, canvas = _optimise(
-            painter, backgrounds.detach(), targets, logits, loss_fn, cfg.refine(),
-            cfg.lr * 0.2, callback, info, cfg.snapshot_every, real_alphas, cfg.real_weight,
+            painter, base, targets, logits, loss_fn, cfg.refine(), cfg.lr * 0.2, callback,
+            info, cfg.snapshot_every, real_alphas, cfg.real_weight, params=params, mask=mask,
         )  # fmt: skip
-    return torch.sigmoid(logits), canvas
+    if palette is not None:
+        # snap every stroke to its strongest palette colour, then let the geometry adapt
+        fixed = StrokeParams(cfg, colours=params.snap(logits))
+        logits = fixed.encode(params.decode(logits))
+        params = fixed
+        info = {"stage": "palette", "group": len(sizes), "groups": len(sizes)}
+        logits, canvas = _optimise(
+            painter, base, targets, logits, loss_fn, cfg.snap_steps(), cfg.lr * 0.2, callback,
+            info, cfg.snapshot_every, real_alphas, cfg.real_weight, params=params, mask=mask,
+        )  # fmt: skip
+    return params.decode(logits).clamp(0.0, 1.0), canvas
 
 
 # -- colour finishing with the strokes' coverage fixed ---------------------------------------
@@ -458,15 +616,94 @@ class Painting:
     history: list[float] = field(default_factory=list)  # loss per optimisation step
 
 
+def canvas_size(width: int, height: int, grid: int = 1) -> tuple[int, int]:
+    """Working canvas (W, H) for an image of ``width`` × ``height`` px: the shorter side is
+    ``grid`` tiles (64·grid px), the longer one keeps the aspect ratio (rounded to a pixel), so a
+    3:2 photo becomes 96 × 64 with ``grid=1`` and 192 × 128 with ``grid=2``. No crop, no
+    distortion beyond half a pixel of rounding."""
+    if width < 1 or height < 1:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    if grid < 1:
+        raise ValueError(f"grid must be at least 1, got {grid}")
+    short = TILE * int(grid)
+    if width >= height:
+        return max(short, round(short * width / height)), short
+    return short, max(short, round(short * height / width))
+
+
+def _axis_positions(length: int) -> list[int]:
+    """Left edges of ``ceil(length/64)`` tiles evenly spread over ``length`` px (overlapping
+    where ``length`` is not a multiple of 64)."""
+    n = math.ceil(length / TILE)
+    if n == 1:
+        return [0]
+    return [round(i * (length - TILE) / (n - 1)) for i in range(n)]
+
+
 def tile_windows(width: int, height: int, shifted: bool = False) -> list[tuple[int, int]]:
-    """(left, top) of the 64 px tiles covering a canvas; ``shifted`` gives the tiles centred
-    on the seams (offset by half a tile), which hide them."""
-    if width % TILE or height % TILE:
-        raise ValueError(f"canvas sides must be multiples of {TILE} px, got {width}x{height}")
-    off = TILE // 2 if shifted else 0
-    xs = range(off, width - TILE + 1, TILE)
-    ys = range(off, height - TILE + 1, TILE)
+    """(left, top) of the 64 px tiles covering a canvas, row by row; ``shifted`` gives the
+    tiles centred on the seams between neighbouring tiles (midway in each direction that has
+    several tiles), which hide them. Sides need not be multiples of 64: tiles then overlap."""
+    if width < TILE or height < TILE:
+        raise ValueError(f"canvas sides must be at least {TILE} px, got {width}x{height}")
+    xs, ys = _axis_positions(width), _axis_positions(height)
+    if shifted:
+        if len(xs) == 1 and len(ys) == 1:
+            return []
+        xs = [(a + b) // 2 for a, b in zip(xs[:-1], xs[1:], strict=True)] or xs
+        ys = [(a + b) // 2 for a, b in zip(ys[:-1], ys[1:], strict=True)] or ys
     return [(x, y) for y in ys for x in xs]
+
+
+def window_classes(windows: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Split windows (in order) into classes of non-overlapping 64 px windows, greedily.
+
+    Why: the tiles of a class are painted at once as one batch, each on a crop of the same
+    canvas; overlapping tiles are painted one class after the other, each on the canvas the
+    previous class left, so the canvas always equals the strokes laid in order."""
+    classes: list[list[int]] = []
+    for i, (x, y) in enumerate(windows):
+        for cls in classes:
+            if all(abs(x - windows[j][0]) >= TILE or abs(y - windows[j][1]) >= TILE for j in cls):
+                cls.append(i)
+                break
+        else:
+            classes.append([i])
+    return classes
+
+
+def allocate(total: int, weights: Sequence[float]) -> list[int]:
+    """Split ``total`` strokes in proportion to ``weights`` (largest remainders; ties go to the
+    earlier item), so the counts add up to exactly ``total``."""
+    w = np.maximum(np.asarray(weights, np.float64), 0.0)
+    if len(w) == 0:
+        return []
+    w = np.ones_like(w) if w.sum() <= 0 else w
+    share = total * w / w.sum()
+    counts = np.floor(share).astype(np.int64)
+    rest = int(total - counts.sum())
+    order = sorted(range(len(w)), key=lambda i: (-(share[i] - counts[i]), i))
+    for i in order[:rest]:
+        counts[i] += 1
+    return counts.tolist()
+
+
+def window_weights(
+    canvas: torch.Tensor, target: torch.Tensor, windows: Sequence[tuple[int, int]]
+) -> torch.Tensor:
+    """How many strokes each window deserves, (B, n_windows): the area it owns (pixels covered
+    by k windows count 1/k to each) weighted by 1 + the target's detail + the current error,
+    each relative to its image mean, so busy or badly painted parts get more strokes."""
+    b, _, h, w = target.shape
+    err = _blur((canvas - target).pow(2).sum(1, keepdim=True), 9)[:, 0]
+    detail = _blur((target - _blur(target, 5)).abs().sum(1, keepdim=True), 9)[:, 0]
+    score = 1.0 + err / (err.mean((1, 2), keepdim=True) + 1e-8)
+    score = score + detail / (detail.mean((1, 2), keepdim=True) + 1e-8)
+    cover = torch.zeros(h, w, dtype=score.dtype)
+    for x, y in windows:
+        cover[y : y + TILE, x : x + TILE] += 1
+    owned = score / cover.clamp(min=1).to(score)
+    return torch.stack([owned[:, y : y + TILE, x : x + TILE].sum((1, 2)) for x, y in windows], 1)
 
 
 def to_global(local: np.ndarray, windows: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -515,36 +752,41 @@ def _crops(images: torch.Tensor, jobs: list[tuple[int, int, int]]) -> torch.Tens
 def plan_passes(
     config: GradientConfig, width: int, height: int
 ) -> list[tuple[list[tuple[int, int]], GradientConfig]]:
-    """The passes that paint a ``width`` × ``height`` canvas: (tile windows, config) each.
+    """The passes that paint a ``width`` × ``height`` canvas: (tile windows, config) each, the
+    config's ``strokes`` being the pass's total over its windows (all passes add up to
+    ``config.strokes``).
 
     One tile: a single pass. Several: the coarse half of the groups on the tiles, a pass on
-    tiles shifted over the seams, then the fine half on the tiles.
+    tiles over the seams (``seam_fraction`` of the strokes), then the fine half on the tiles.
     """
     cfg = config
     tiles = tile_windows(width, height)
-    groups = cfg.group_sizes()
-    if len(tiles) == 1 or len(groups) < 2:
+    if len(tiles) == 1 or len(cfg.group_sizes()) < 2:
         return [(tiles, cfg)]
     seams = tile_windows(width, height, shifted=True)
+    n_seam = round(cfg.seam_fraction * cfg.strokes) if seams else 0
+    groups = cfg.group_sizes(cfg.strokes - n_seam)
     half = max(1, len(groups) // 2)
     n_coarse = sum(groups[:half])
     mid = cfg.coarse_size + (cfg.fine_size - cfg.coarse_size) * half / max(1, len(groups) - 1)
-    n_seam = round(cfg.seam_fraction * cfg.strokes)
     passes = [(tiles, replace(cfg, strokes=n_coarse, groups=half, fine_size=mid))]
     if n_seam > 0:
         passes.append((seams, replace(cfg, strokes=n_seam, groups=1, coarse_size=mid)))
-    if cfg.strokes > n_coarse:
-        rest = replace(cfg, strokes=cfg.strokes - n_coarse, groups=len(groups) - half)
+    n_fine = cfg.strokes - n_seam - n_coarse
+    if n_fine > 0:
+        rest = replace(cfg, strokes=n_fine, groups=len(groups) - half)
         passes.append((tiles, replace(rest, coarse_size=mid)))
     return passes
 
 
 def total_steps(config: GradientConfig, width: int = TILE, height: int = TILE) -> int:
-    """Optimisation steps :func:`paint_images` will take (for progress bars)."""
-    return sum(
-        len(c.group_sizes()) * c.steps_per_group() + c.refine()
-        for _, c in plan_passes(config, width, height)
-    )
+    """Optimisation steps :func:`paint_images` will take (for progress bars; an upper bound
+    when there are fewer strokes than tiles or groups)."""
+    total = 0
+    for windows, c in plan_passes(config, width, height):
+        per = len(c.group_sizes()) * c.steps_per_group() + c.refine() + c.snap_steps()
+        total += per * len(window_classes(windows))
+    return total
 
 
 def paint_images(
@@ -557,21 +799,26 @@ def paint_images(
     real_seed: int | None = None,
     callback: Callback | None = None,
 ) -> list[Painting]:
-    """Paint uint8 RGB targets (all the same size, a multiple of 64 px per side; ``grid=K`` for
-    (64·K)² canvases) and return one :class:`Painting` each.
+    """Paint uint8 RGB targets (all the same size, at least 64 px per side, any aspect ratio;
+    see :func:`canvas_size`) and return one :class:`Painting` each with ``config.strokes``
+    strokes.
 
-    All images and tiles of a pass are one batch: one painter call per step. A grid is painted
-    in three passes: tiles with the coarse half of the groups, tiles shifted by half a tile over
-    the seams (``seam_fraction`` of the strokes), then the tiles again with the fine half.
-    ``real_seed``: if given and libmypaint is present, the final refinement also fits the real
-    brush's texture for re-renders with that seed (see :func:`mypaint_alphas`).
+    The windows of a pass (see :func:`plan_passes`) are split into classes of non-overlapping
+    tiles (:func:`window_classes`); all images and tiles of a class are one batch: one painter
+    call per step. Each tile gets its share of the pass's strokes (:func:`window_weights`,
+    :func:`allocate`). ``grid`` is unused (the canvas size sets the tiles) and kept for
+    compatibility. ``real_seed``: if given and libmypaint is present, the final refinement also
+    fits the real brush's texture for re-renders with that seed (see :func:`mypaint_alphas`).
     """
+    del grid
     cfg = config or GradientConfig()
     if not targets:
         raise ValueError("paint_images needs at least one target image")
     h, w = targets[0].shape[:2]
     if any(t.shape != targets[0].shape for t in targets) or targets[0].ndim != 3:
         raise ValueError("targets must be uint8 (H, W, 3) images of one size")
+    if w < TILE or h < TILE:
+        raise ValueError(f"targets must be at least {TILE} px per side, got {w}x{h}")
     dev = next(iter(painter.parameters()), torch.empty(0)).device
     tgt = torch.stack([from_uint8(np.ascontiguousarray(t)) for t in targets]).to(dev)
     bg = torch.tensor(cfg.background, dtype=torch.float32, device=dev).view(1, 3, 1, 1) / 255.0
@@ -582,41 +829,57 @@ def paint_images(
     local: list[list[np.ndarray]] = [[] for _ in targets]
     wins: list[list[np.ndarray]] = [[] for _ in targets]
     history: list[float] = []
+    stage = 0
 
     for p, (windows, pcfg) in enumerate(passes):
-        jobs = [(b, x, y) for b in range(len(targets)) for (x, y) in windows]
-        starts = [sum(len(a) for a in local[b]) for b in range(len(targets))]
-        n = pcfg.strokes
-        # global index of stroke i of job j = stroke count before this pass + tile order
-        first = [starts[b] + (k % len(windows)) * n for k, (b, _, _) in enumerate(jobs)]
-        real = None
-        if real_seed is not None:
-            real = _indexed_alphas(real_seed, first)
+        weights = window_weights(canvas.cpu(), tgt.cpu(), windows)
+        counts = [allocate(pcfg.strokes, weights[b].tolist()) for b in range(len(targets))]
+        for cls in window_classes(windows):
+            jobs = [(b, *windows[i]) for b in range(len(targets)) for i in cls if counts[b][i]]
+            if not jobs:
+                continue
+            n_job = [counts[b][i] for b in range(len(targets)) for i in cls if counts[b][i]]
+            n = max(n_job)
+            # global index of stroke i of job j = strokes before it in the painting + i
+            done = [sum(len(a) for a in local[b]) for b in range(len(targets))]
+            first = []
+            for (b, _, _), k in zip(jobs, n_job, strict=True):
+                first.append(done[b])
+                done[b] += k
+            real = None
+            if real_seed is not None:
+                real = _indexed_alphas(real_seed, first, cfg.brush)
 
-        def relay(ev: dict, jobs=jobs, p=p) -> None:
-            history.append(ev["loss"])
-            if callback is None:
-                return
-            if ev.get("canvas") is not None:
-                full = canvas.clone()
-                for (b, x, y), c in zip(jobs, ev["canvas"], strict=True):
-                    full[b, :, y : y + TILE, x : x + TILE] = c
-                ev = {**ev, "canvas": full}
-            callback({**ev, "pass": p, "passes": len(passes)})
+            def relay(ev: dict, jobs=jobs, p=p, stage=stage) -> None:
+                history.append(ev["loss"])
+                if callback is None:
+                    return
+                if ev.get("canvas") is not None:
+                    full = canvas.clone()
+                    for (b, x, y), c in zip(jobs, ev["canvas"], strict=True):
+                        full[b, :, y : y + TILE, x : x + TILE] = c
+                    ev = {**ev, "canvas": full}
+                callback({**ev, "pass": p, "passes": len(passes), "stage_index": stage})
 
-        acts, out = optimise_strokes(
-            painter, _crops(tgt, jobs), pcfg, backgrounds=_crops(canvas, jobs), n_strokes=n,
-            loss_fn=loss_fn, callback=relay, generator=gen, real_alphas=real,
-        )  # fmt: skip
-        for (b, x, y), a, c in zip(jobs, acts.cpu().numpy(), out, strict=True):
-            canvas[b, :, y : y + TILE, x : x + TILE] = c
-            local[b].append(a.astype(np.float32))
-            wins[b].append(np.tile(np.array([[x, y]], np.int64), (len(a), 1)))
+            acts, out = optimise_strokes(
+                painter, _crops(tgt, jobs), replace(pcfg, strokes=n),
+                backgrounds=_crops(canvas, jobs), n_strokes=n, loss_fn=loss_fn,
+                callback=relay, generator=gen, real_alphas=real, counts=n_job,
+            )  # fmt: skip
+            stage += 1
+            for (b, x, y), a, c, k in zip(jobs, acts.cpu().numpy(), out, n_job, strict=True):
+                canvas[b, :, y : y + TILE, x : x + TILE] = c
+                local[b].append(a[:k].astype(np.float32))
+                wins[b].append(np.tile(np.array([[x, y]], np.int64), (k, 1)))
 
     paintings = []
     for b in range(len(targets)):
         la = np.concatenate(local[b]) if local[b] else np.zeros((0, A.ACTION_DIM), np.float32)
         wi = np.concatenate(wins[b]) if wins[b] else np.zeros((0, 2), np.int64)
+        if real_seed is not None and cfg.palette is None and cfg.finish_steps > 0:
+            la, finished = _finish_colours(painter, la, wi, tgt[b], cfg, real_seed)
+            if finished is not None:
+                canvas[b] = finished
         paintings.append(
             Painting(
                 actions=to_global(la, wi, w, h), local_actions=np.clip(la, 0.0, 1.0),
@@ -627,14 +890,66 @@ def paint_images(
     return paintings
 
 
-def _indexed_alphas(seed: int, first: list[int]) -> RealAlphas | None:
+def window_alphas(alphas: torch.Tensor, windows: np.ndarray, width: int, height: int):
+    """Place per-stroke 64 px coverage maps (N, 64, 64) at their windows on the whole canvas:
+    (N, H, W), zero outside each window."""
+    out = alphas.new_zeros(len(alphas), height, width)
+    for i, (x, y) in enumerate(np.asarray(windows).tolist()):
+        out[i, y : y + TILE, x : x + TILE] = alphas[i]
+    return out
+
+
+def _finish_colours(
+    painter, local: np.ndarray, windows: np.ndarray, target: torch.Tensor, cfg, real_seed: int
+) -> tuple[np.ndarray, torch.Tensor | None]:
+    """Last step of a painting: re-fit all colours jointly for the neural canvas and the real
+    brush's (same texture seed, global stroke indices), weights 1 and ``real_weight``.
+
+    Why: tiles are refined one class at a time, so the real-brush fit of early tiles never sees
+    the strokes laid over them later; one colour fit over the whole canvas (cheap: colours are
+    linear once coverage is fixed, see :func:`refine_colours`) makes the real re-render tell the
+    same picture. Skipped (returns ``None``) without libmypaint or when the coverage maps would
+    take too much memory."""
+    h, w = target.shape[-2:]
+    n = len(local)
+    if n == 0 or n * h * w > 40_000_000:
+        return local, None
+    try:
+        from painters.renderers import get_renderer
+
+        renderer = get_renderer("mypaint", TILE, brush=cfg.brush, seed=real_seed)
+    except Exception:  # no libmypaint: the neural painting stands as it is
+        return local, None
+    dev = target.device
+    with torch.no_grad():
+        acts = torch.from_numpy(np.ascontiguousarray(local, np.float32)).to(dev)
+        neural = painter(acts)[:, 3]
+    real = renderer.render(np.clip(local, 0.0, 1.0), start_index=0)[..., 3] / np.float32(255.0)
+    alphas = [
+        window_alphas(neural.float().cpu(), windows, w, h),
+        window_alphas(torch.from_numpy(real), windows, w, h),
+    ]
+    bg = torch.tensor(cfg.background, dtype=torch.float32).view(1, 3, 1, 1) / 255.0
+    t = target.detach().float().cpu()[None]
+    new = refine_colours(
+        torch.from_numpy(np.ascontiguousarray(local, np.float32))[None], t,
+        [a[None] for a in alphas], backgrounds=bg.expand_as(t), weights=[1.0, cfg.real_weight],
+        steps=cfg.finish_steps,
+    )[0].numpy()  # fmt: skip
+    frames, _ = composite_windows(painter, new, windows, w, h, cfg.background)
+    return new.astype(np.float32), from_uint8(frames).to(dev)
+
+
+def _indexed_alphas(
+    seed: int, first: list[int], brush: str = "classic/dry_brush"
+) -> RealAlphas | None:
     """Real-brush coverage where batch item j's strokes have global indices first[j], ..."""
-    base = mypaint_alphas(seed)
+    base = mypaint_alphas(seed, brush)
     if base is None:
         return None
     from painters.renderers import get_renderer
 
-    renderer = get_renderer("mypaint", TILE, seed=seed)
+    renderer = get_renderer("mypaint", TILE, brush=brush, seed=seed)
 
     def real(actions: torch.Tensor) -> torch.Tensor:
         acts = np.clip(actions.detach().cpu().numpy().astype(np.float32), 0.0, 1.0)

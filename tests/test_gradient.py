@@ -9,14 +9,20 @@ import torch
 import painters
 from agents.gradient import (
     GradientConfig,
+    StrokeParams,
+    allocate,
+    canvas_size,
     composite,
+    fraction_for_size,
     make_loss,
     optimise_strokes,
     paint_images,
     plan_passes,
     refine_colours,
+    size_for_fraction,
     tile_windows,
     to_global,
+    window_classes,
 )
 from agents.images import ImageError, load_image, save_png
 from agents.perceptual import PerceptualLoss, layer_names, make_features
@@ -100,7 +106,7 @@ def test_grid_painting(painter):
     assert [len(w) for w, _ in passes] == [4, 1, 4]
     p = paint_images(painter, [target], cfg)[0]
     assert p.canvas.shape == (128, 128, 3) and p.stroke_scale == 0.5
-    assert len(p.actions) == 4 * 2 + 1 * 2 + 4 * 2
+    assert len(p.actions) == 4  # --strokes is the painting's total, split across tiles
     # every stroke's start lies inside its window, in global coordinates
     start = p.actions[:, 9:11] * 128
     assert np.all(start >= p.windows - 1e-3) and np.all(start <= p.windows + 64 + 1e-3)
@@ -169,3 +175,76 @@ def test_load_image_errors(tmp_path):
     rgba = np.zeros((4, 4, 4), np.uint8)  # fully transparent -> white
     save_png(rgba, tmp_path / "t.png")
     assert load_image(tmp_path / "t.png").min() == 255
+
+
+def test_canvas_size_keeps_aspect():
+    assert canvas_size(512, 341) == (96, 64)
+    assert canvas_size(341, 512) == (64, 96)
+    assert canvas_size(512, 341, grid=2) == (192, 128)
+    assert canvas_size(300, 300) == (64, 64)
+    w, h = canvas_size(1920, 1080, grid=3)
+    assert h == 192 and abs((w / h) / (1920 / 1080) - 1) < 0.01
+
+
+def test_overlapping_tiles_and_classes():
+    assert tile_windows(96, 64) == [(0, 0), (32, 0)]
+    assert tile_windows(96, 64, shifted=True) == [(16, 0)]
+    assert tile_windows(64, 64, shifted=True) == []
+    assert tile_windows(200, 64) == [(0, 0), (45, 0), (91, 0), (136, 0)]
+    # overlapping tiles go to different classes; disjoint ones share a class
+    assert window_classes([(0, 0), (32, 0)]) == [[0], [1]]
+    assert window_classes(tile_windows(128, 128)) == [[0, 1, 2, 3]]
+    assert window_classes(tile_windows(200, 64)) == [[0, 2], [1, 3]]
+    with pytest.raises(ValueError, match="at least 64"):
+        tile_windows(60, 64)
+
+
+def test_allocate_exact_total():
+    assert allocate(10, [1, 1, 2]) == [3, 2, 5]
+    assert sum(allocate(301, [0.3, 1.7, 2.2, 0.1])) == 301
+    assert allocate(2, [1, 1, 1]) == [1, 1, 0]
+
+
+def test_non_square_painting_total_strokes_and_consistent_canvas(painter):
+    rng = np.random.default_rng(0)
+    target = np.repeat(np.repeat(rng.integers(0, 255, (4, 6, 3)), 16, 0), 16, 1).astype(np.uint8)
+    cfg = GradientConfig(strokes=9, groups=2, steps=2, refine_steps=1, seam_fraction=0.25)
+    p = paint_images(painter, [target], cfg)[0]
+    assert p.canvas.shape == (64, 96, 3) and len(p.actions) == 9
+    assert p.stroke_scale == 1.0 and p.actions.min() >= 0 and p.actions.max() <= 1
+    # the stored canvas is exactly the strokes laid in order, overlapping tiles included
+    from agents.gradient import composite_windows
+
+    again, _ = composite_windows(painter, p.local_actions, p.windows, 96, 64)
+    assert np.abs(again.astype(int) - p.canvas.astype(int)).max() <= 2
+
+
+def test_size_bounds_hold(painter):
+    t = from_uint8(_target(3))[None]
+    cfg = GradientConfig(**TINY, min_size=0.3, max_size=0.45)
+    acts, _ = optimise_strokes(painter, t, cfg)
+    sizes = acts[..., 1]
+    assert float(sizes.min()) >= 0.3 - 1e-6 and float(sizes.max()) <= 0.45 + 1e-6
+    assert size_for_fraction(fraction_for_size(0.7, 0.5), 0.5) == pytest.approx(0.7)
+    assert fraction_for_size(0.0) == pytest.approx(1 / 64)
+    with pytest.raises(ValueError, match="min <= max"):
+        GradientConfig(min_size=0.6, max_size=0.5)
+
+
+def test_palette_colours_only(painter):
+    t = from_uint8(_target(4))[None]
+    pal = ((1.0, 0.0, 0.0), (0.1, 0.2, 0.9), (0.5, 0.5, 0.5))
+    acts, canvas = optimise_strokes(painter, t, GradientConfig(**TINY, palette=pal))
+    colours = acts[0, :, 6:9]
+    d = (colours[:, None] - torch.tensor(pal)[None]).abs().sum(-1).min(1).values
+    assert float(d.max()) < 1e-6
+    strokes = painter(acts[0]).view(1, -1, 4, 64, 64)
+    assert torch.allclose(composite(torch.ones_like(t), strokes), canvas, atol=1e-4)
+
+
+def test_stroke_params_round_trip():
+    cfg = GradientConfig(min_size=0.2, max_size=0.6)
+    params = StrokeParams(cfg)
+    acts = torch.rand(2, 5, 12, generator=torch.Generator().manual_seed(0)) * 0.9 + 0.05
+    acts[..., 1] = 0.2 + 0.4 * acts[..., 1]
+    assert torch.allclose(params.decode(params.encode(acts)), acts, atol=1e-5)

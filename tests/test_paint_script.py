@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +12,16 @@ import pytest
 from PIL import Image
 
 import painters
+from painters.export import load_strokes, stroke_radius
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "painting_env" / "samples" / "astronaut.jpg"
 FAST = ["--strokes", "4", "--steps", "2", "--groups", "2", "--render-size", "64", "--quiet"]
-FILES = {"painting.png", "strokes.npz", "painting_real.png", "animation.gif", "optimisation.gif"}
+FILES = {
+    "painting.png", "strokes.npz", "strokes.json", "painting.svg", "painting_real.png",
+    "animation.gif", "optimisation.gif",
+}  # fmt: skip
+COFFEE = ROOT / "painting_env" / "samples" / "coffee.jpg"  # 512 x 341
 
 
 def _script():
@@ -62,6 +69,50 @@ def test_grid_writes_global_strokes(tmp_path):
         assert d["actions"].min() >= 0.0 and d["actions"].max() <= 1.0
     assert Image.open(out / "painting.png").size == (128, 128)
     assert Image.open(out / "painting_real.png").size == (64, 64)
+
+
+def test_non_square_no_crop_and_exports(tmp_path):
+    out = tmp_path / "coffee"
+    args = [str(COFFEE), "--out", str(out), "--brush", "classic/pencil", "--seed", "2", *FAST]
+    args[-2] = "96"  # --render-size
+    assert _script().main(args) == 0
+    assert {p.name for p in out.iterdir()} == FILES
+    w, h = Image.open(out / "painting.png").size
+    assert (w, h) == (96, 64) and abs((w / h) / (512 / 341) - 1) < 0.02
+    assert Image.open(out / "painting_real.png").size == (96, 64)
+    painting = load_strokes(out / "strokes.npz")
+    assert (painting.width, painting.height, painting.brush) == (96, 64, "classic/pencil")
+    assert len(painting) == 4  # --strokes is the total
+    doc = json.loads((out / "strokes.json").read_text())
+    assert doc["width"] == 96 and len(doc["strokes"]) == 4 and doc["brush"] == "classic/pencil"
+    svg = ET.parse(out / "painting.svg").getroot()
+    assert len(svg.findall(".//{http://www.w3.org/2000/svg}path")) == 4
+
+
+def test_palette_and_stroke_size_controls(tmp_path):
+    out = tmp_path / "pal"
+    args = [str(COFFEE), "--out", str(out), "--palette", "#ff0000,#204080,#f0f0f0",
+            "--min-stroke-size", "0.03", "--max-stroke-size", "0.05", "--no-real-fit", *FAST]  # fmt: skip
+    assert _script().main(args) == 0
+    painting = load_strokes(out / "strokes.npz")
+    pal = np.array([[255, 0, 0], [32, 64, 128], [240, 240, 240]]) / 255.0
+    d = np.abs(painting.actions[:, None, 6:9] - pal[None]).sum(-1).min(1)
+    assert d.max() < 1e-5
+    radius = stroke_radius(painting.actions[:, 1], 96, 64, painting.stroke_scale) / 64
+    assert radius.min() >= 0.03 - 1e-4 and radius.max() <= 0.05 + 1e-4
+    out2 = tmp_path / "k"
+    args = [str(COFFEE), "--out", str(out2), "--palette", "2", "--no-real-fit", *FAST]
+    assert _script().main(args) == 0
+    colours = np.unique(load_strokes(out2 / "strokes.npz").actions[:, 6:9], axis=0)
+    assert len(colours) <= 2
+
+
+def test_bad_controls_are_clean_errors(tmp_path, capsys):
+    out = tmp_path / "out"
+    for bad in (["--palette", "#12345"], ["--min-stroke-size", "0.9"], ["--brush", "no/such"]):
+        assert _script().main([str(COFFEE), "--out", str(out), *bad, *FAST]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not out.exists()
 
 
 def test_bad_image_clean_error_no_files(tmp_path, capsys):
