@@ -131,3 +131,20 @@ def test_perceptual_without_weights_is_clean_error(tmp_path, capsys):
             "--perceptual-weights", str(tmp_path / "none.pth"), *FAST]  # fmt: skip
     assert _script().main(args) == 2
     assert "perceptual-weights" in capsys.readouterr().err and not out.exists()
+
+
+def test_export_episode(tmp_path):
+    import gymnasium
+
+    import painting_env  # noqa: F401  (registers Painting-v0)
+    from agents.export import export_episode
+
+    env = gymnasium.make("Painting-v0", max_strokes=3)
+    env.reset(seed=0)
+    for _ in range(3):
+        env.step(env.action_space.sample())
+    paths = export_episode(env, tmp_path / "ep")
+    assert [p.name for p in paths] == ["strokes.npz", "strokes.json", "painting.svg"]
+    painting = load_strokes(tmp_path / "ep" / "strokes.json")
+    assert np.allclose(painting.actions, env.unwrapped.painting(), atol=1e-6)
+    assert (tmp_path / "ep" / "painting.svg").read_text().count("<path") == 3
