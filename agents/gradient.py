@@ -92,6 +92,9 @@ class GradientConfig:
         brush: MyPaint brush of the real re-render (for the real-brush fit).
         finish_steps: steps of the final joint colour fit for the neural and real canvases
             (with a real seed, no palette; 0: off).
+        finish_real_weight: weight of the real canvas in that fit (the neural one has 1): high,
+            because the real re-render is the product and the neural canvas the preview.
+        finish_scale: the real brush paints that fit at this multiple of the painting's size.
     """
 
     strokes: int = 200
@@ -113,6 +116,8 @@ class GradientConfig:
     palette_steps: int | None = None
     brush: str = "classic/dry_brush"
     finish_steps: int = 100
+    finish_real_weight: float = 12.0
+    finish_scale: int = 1
 
     def __post_init__(self) -> None:
         if self.strokes < 1:
@@ -917,23 +922,31 @@ def _finish_colours(
     try:
         from painters.renderers import get_renderer
 
-        renderer = get_renderer("mypaint", TILE, brush=cfg.brush, seed=real_seed)
+        k = max(1, int(cfg.finish_scale))
+        renderer = get_renderer("mypaint", TILE * k, brush=cfg.brush, seed=real_seed)
     except Exception:  # no libmypaint: the neural painting stands as it is
         return local, None
     dev = target.device
     with torch.no_grad():
         acts = torch.from_numpy(np.ascontiguousarray(local, np.float32)).to(dev)
         neural = painter(acts)[:, 3]
-    real = renderer.render(np.clip(local, 0.0, 1.0), start_index=0)[..., 3] / np.float32(255.0)
+    # the real brush at k× the painting's scale, coverage box-averaged back: re-renders are
+    # made at 512 px and more, where the texture is finer than at 64 px
+    clipped = np.clip(local, 0.0, 1.0)
+    real = torch.empty(n, TILE, TILE)
+    for c0 in range(0, n, 16):
+        a = renderer.render(clipped[c0 : c0 + 16], start_index=c0)[..., 3]
+        a = torch.from_numpy(a.astype(np.float32) / 255.0)[:, None]
+        real[c0 : c0 + 16] = F.avg_pool2d(a, k)[:, 0] if k > 1 else a[:, 0]
     alphas = [
         window_alphas(neural.float().cpu(), windows, w, h),
-        window_alphas(torch.from_numpy(real), windows, w, h),
+        window_alphas(real, windows, w, h),
     ]
     bg = torch.tensor(cfg.background, dtype=torch.float32).view(1, 3, 1, 1) / 255.0
     t = target.detach().float().cpu()[None]
     new = refine_colours(
         torch.from_numpy(np.ascontiguousarray(local, np.float32))[None], t,
-        [a[None] for a in alphas], backgrounds=bg.expand_as(t), weights=[1.0, cfg.real_weight],
+        [a[None] for a in alphas], backgrounds=bg.expand_as(t), weights=[1.0, cfg.finish_real_weight],
         steps=cfg.finish_steps,
     )[0].numpy()  # fmt: skip
     frames, _ = composite_windows(painter, new, windows, w, h, cfg.background)
