@@ -154,7 +154,9 @@ class StructuredPainter(NeuralPainter):
         xy = geo[:, : 2 * k].view(b, 2, k)
         pressure = geo[:, 2 * k :]
         # arc length per dab in px at 64: spacing decides how much ink lands per px
-        seg = torch.diff(xy, dim=2).square().sum(1).sqrt() * 64.0  # (B, K-1)
+        # +1e-8: a stroke whose points coincide (start = control = end) must not give an
+        # infinite gradient through the square root
+        seg = (torch.diff(xy, dim=2).square().sum(1) + 1e-8).sqrt() * 64.0  # (B, K-1)
         ds = 0.5 * (F.pad(seg, (1, 0), mode="replicate") + F.pad(seg, (0, 1), mode="replicate"))
         size = actions[:, 1:2].expand(b, k)
         feats = torch.stack(
