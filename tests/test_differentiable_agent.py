@@ -84,3 +84,27 @@ def test_training_through_the_painter_lowers_the_distance():
     before = float(np.mean(losses[:5]))
     after = float(np.mean(losses[-5:]))
     assert after < before
+
+
+def test_train_agent_script_through_painter_only(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train_agent.py"
+    spec = importlib.util.spec_from_file_location("train_agent_script", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    main = mod.main
+    out = tmp_path / "agent"
+    main(
+        [
+            "--algo", "sac", "--total-timesteps", "0", "--through-painter-steps", "2",
+            "--n-envs", "2", "--out", str(out), "--seed", "0", "--device", "cpu",
+            "--env-kwargs", '{"max_strokes": 4, "strokes_per_step": 2}', "--no-progress",
+        ]
+    )  # fmt: skip
+    from agents import load_agent
+
+    model = load_agent(out)
+    assert model.env_kwargs == {"max_strokes": 4, "strokes_per_step": 2}
+    assert list((out / "tb" / "through_painter").glob("events.out.tfevents.*"))

@@ -36,7 +36,13 @@ from stable_baselines3.common.vec_env import (
     is_vecenv_wrapped,
 )
 
-from agents.rl.callbacks import EpisodeDistanceCallback, ImageGridCallback, ProgressBarCallback
+from agents.rl.callbacks import (
+    EpisodeDistanceCallback,
+    ImageGridCallback,
+    ProgressBarCallback,
+    painting_grid,
+    run_episode,
+)
 from agents.rl.features import PaintingCNN
 
 ENV_ID = "Painting-v0"
@@ -51,6 +57,9 @@ RUN_KEYS = (
     "noise_type",
     "noise_std",
     "reward_scale",
+    "through_painter_steps",
+    "through_painter_batch",
+    "through_painter_lr",
 )
 #: Env kwargs that name the images; they are per run, so they are not saved with the agent.
 TARGET_KEYS = ("target", "targets")
@@ -316,6 +325,47 @@ class CheckpointCallback(BaseCallback):
         self.save()
 
 
+def _train_through_painter(
+    model: BaseAlgorithm,
+    hp: dict[str, Any],
+    env_kwargs: dict[str, Any],
+    steps: int,
+    seed: int,
+    out: Path,
+    progress: bool,
+    preview_env: gym.Env,
+) -> None:
+    """Model-based phase, logged to TensorBoard under ``through_painter/`` (scalars, and the
+    painting grid of a held-out episode at the end)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.rl.differentiable import train_through_painter
+
+    writer = SummaryWriter(str(out / "tb" / "through_painter"))
+
+    def log(step: int, stats: dict[str, float]) -> None:
+        for key in ("loss", "final_distance", "lr"):
+            writer.add_scalar(f"through_painter/{key}", stats[key], step)
+
+    try:
+        train_through_painter(
+            model,
+            env_kwargs=env_kwargs,
+            steps=steps,
+            batch_size=int(hp.get("through_painter_batch", 32)),
+            learning_rate=float(hp.get("through_painter_lr", 1e-3)),
+            seed=seed,
+            log=log,
+            progress=progress,
+        )
+        target, frames, _ = run_episode(
+            preview_env, lambda obs: model.predict(obs, deterministic=True)[0], seed=seed
+        )
+        writer.add_image("images/painting", painting_grid(target, frames), steps, dataformats="HWC")
+    finally:
+        writer.close()
+
+
 def train(
     algo: str,
     out: str | os.PathLike,
@@ -334,12 +384,18 @@ def train(
     checkpoint_freq: int = 10_000,
     progress_bar: bool = True,
     verbose: int = 0,
+    through_painter_steps: int | None = None,
 ) -> BaseAlgorithm:
     """Train ``algo`` on Painting-v0 and save everything under ``out`` (see module docstring).
 
     ``total_timesteps`` counts env steps summed over all envs (SB3's convention). With
     ``resume=True`` the run continues from ``out/checkpoints/latest.zip`` (and its replay
     buffer) up to the same total; the TensorBoard run continues too.
+
+    ``through_painter_steps`` (or the YAML's) first trains the policy by backpropagating the
+    painting distance through the differentiable painter
+    (:func:`agents.rl.differentiable.train_through_painter`); ``total_timesteps=0`` then skips
+    model-free training altogether.
     """
     from painters.loading import resolve_device
 
@@ -347,10 +403,19 @@ def train(
     out = Path(out)
     hp = load_hyperparams(algo, hyperparams, overrides)
     n_envs = int(n_envs or hp.get("n_envs", 8))
-    total = int(total_timesteps or hp.get("n_timesteps", 100_000))
-    if n_envs < 1 or total < 1:
-        raise ValueError("--n-envs and --total-timesteps must be positive")
-    hp = fit_to_budget(algo, hp, total, n_envs)
+    total = int(hp.get("n_timesteps", 100_000) if total_timesteps is None else total_timesteps)
+    tp_steps = int(
+        hp.get("through_painter_steps", 0)
+        if through_painter_steps is None
+        else through_painter_steps
+    )
+    hp["through_painter_steps"] = tp_steps
+    if n_envs < 1 or total < 0 or (total == 0 and tp_steps == 0):
+        raise ValueError(
+            "--n-envs and --total-timesteps must be positive (0 timesteps only with "
+            "--through-painter-steps)"
+        )
+    hp = fit_to_budget(algo, hp, max(total, 1), n_envs)
     hp["n_envs"], hp["n_timesteps"] = n_envs, total
     kwargs = {**(hp.get("env_kwargs") or {}), **(env_kwargs or {})}
     hp["env_kwargs"] = kwargs
@@ -412,13 +477,19 @@ def train(
     if progress_bar:
         callbacks.append(ProgressBarCallback(remaining))
     start_steps, t0 = model.num_timesteps, time.perf_counter()
-    model.learn(
-        total_timesteps=remaining,
-        callback=CallbackList(callbacks),
-        tb_log_name=algo,
-        reset_num_timesteps=not (resume and ckpt.is_file()),
-        log_interval=1 if algo == "ppo" else 4,
-    )
+    if tp_steps > 0 and not (resume and ckpt.is_file()):
+        _train_through_painter(
+            model, hp, train_kwargs, tp_steps, seed, out, progress_bar, preview_env
+        )
+        save_model(model, out / "best" / "best_model.zip")
+    if remaining > 0:
+        model.learn(
+            total_timesteps=remaining,
+            callback=CallbackList(callbacks),
+            tb_log_name=algo,
+            reset_num_timesteps=not (resume and ckpt.is_file()),
+            log_interval=1 if algo == "ppo" else 4,
+        )
     wall = time.perf_counter() - t0
     save_model(model, out / "model.zip")
     steps = model.num_timesteps - start_steps
