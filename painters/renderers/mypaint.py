@@ -39,10 +39,6 @@ ONE = 1 << 15
 RNG_OFFSET = 248
 PRESSURE_SCALE = 0.8
 DTIME = 0.1
-#: The radius grows slightly faster than the canvas: with a plain proportional radius the
-#: brush laid ~3 % less ink per doubling of the canvas (mean alpha at 512 px was 0.91 × that at
-#: 64 px, measured on 150 random strokes); with 1.05 it stays within 2 % from 64 to 768 px.
-SCALE_GAIN = 1.05
 
 
 class MyPaintUnavailable(RuntimeError):
@@ -188,8 +184,8 @@ class MyPaintRenderer(Renderer):
     """The real MyPaint brush. See :class:`painters.renderers.base.Renderer` for the interface.
 
     The brush radius is ``exp(2·size)`` px on a 64 px canvas and scales with the canvas
-    (``radius_logarithmic = 2·size + 1.05·log(side / 64)``, see ``SCALE_GAIN``), so one action
-    draws the same stroke, with the same amount of ink, at any resolution.
+    (``radius_logarithmic = 2·size + log(side / 64)``), so one action draws the same stroke at
+    any resolution.
     """
 
     name = "mypaint"
@@ -262,7 +258,7 @@ class MyPaintRenderer(Renderer):
         stroke at a fraction of its cost (parsing the brush is ~20 % of a 64 px stroke).
         """
         lib, b, s = self.lib, self._brush, surface.ptr
-        radius_log = 2.0 * float(action[A.SIZE]) + SCALE_GAIN * math.log(scale_px / REFERENCE_SIZE)
+        radius_log = 2.0 * float(action[A.SIZE]) + math.log(scale_px / REFERENCE_SIZE)
         lib.mypaint_brush_set_base_value(b, self._ids["radius_logarithmic"], radius_log)
         h, sat, v = colorsys.rgb_to_hsv(*(float(c) for c in action[A.COLOR]))
         lib.mypaint_brush_set_base_value(b, self._ids["color_h"], h)
