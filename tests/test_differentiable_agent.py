@@ -20,7 +20,9 @@ def _tiny_model(algo: str = "sac"):
         "net_arch": [16],
         "features_extractor_kwargs": {"features_dim": 16, "cnn_channels": [4], "downsample": 8},
     }
-    if algo != "ppo":
+    if algo == "ppo":
+        hp.update(n_steps=64, batch_size=32)
+    else:
         hp["learning_starts"] = 10
     env = make_vec_env(1, seed=0, device="cpu", **ENV_KWARGS)
     return build_model(algo, env, hp, seed=0, device="cpu")
