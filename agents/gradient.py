@@ -52,8 +52,9 @@ import torch
 import torch.nn.functional as F
 
 from painters import actions as A
-from painters.compositing import from_uint8, over, to_uint8
+from painters.compositing import from_uint8, to_uint8
 from painters.distances import get_distance
+from painters.replaying import replay_windows as composite_windows
 
 TILE = 64
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -721,33 +722,6 @@ def to_global(local: np.ndarray, windows: np.ndarray, width: int, height: int) -
         g[:, ix] = (win[:, 0] + g[:, ix] * TILE) / width
         g[:, iy] = (win[:, 1] + g[:, iy] * TILE) / height
     return np.clip(g, 0.0, 1.0).astype(np.float32)
-
-
-def composite_windows(
-    painter: torch.nn.Module,
-    local_actions: np.ndarray,
-    windows: np.ndarray,
-    width: int,
-    height: int,
-    background: tuple[int, int, int] = (255, 255, 255),
-    frames_at: Sequence[int] = (),
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Neural re-render of a (tiled) painting: each stroke drawn in its window, laid over the
-    whole canvas in order. Returns (uint8 canvas, uint8 frames after the strokes in
-    ``frames_at``) — the stroke-by-stroke animation."""
-    dev = next(iter(painter.parameters()), torch.empty(0)).device
-    bg = torch.tensor(background, dtype=torch.float32, device=dev).view(3, 1, 1) / 255.0
-    canvas = bg.expand(3, height, width).clone()
-    want = set(int(i) for i in frames_at)
-    frames = []
-    with torch.no_grad():
-        strokes = painter(torch.from_numpy(np.asarray(local_actions, np.float32)).to(dev))
-        for i, ((x, y), s) in enumerate(zip(np.asarray(windows).tolist(), strokes, strict=True)):
-            view = canvas[:, y : y + TILE, x : x + TILE]
-            view.copy_(over(view[None], s[None])[0])
-            if i in want:
-                frames.append(to_uint8(canvas))
-    return to_uint8(canvas), frames
 
 
 def _crops(images: torch.Tensor, jobs: list[tuple[int, int, int]]) -> torch.Tensor:

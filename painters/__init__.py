@@ -7,7 +7,8 @@ compositing, distances and stroke datasets.
 >>> painter = painters.load_painter("default")               # (B, 12) -> (B, 4, 64, 64)
 
 Names that need torch are imported on first use (PEP 562), so dataset workers and the real
-renderer start without paying torch's import time.
+renderer start without paying torch's import time. (The replay function lives in
+``painters.replaying``: a submodule named like the function would shadow it once imported.)
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ _LAZY = {
     "load_painter": "painters.loading",
     "resolve_device": "painters.loading",
     "NeuralPainter": "painters.models",
-    "replay": "painters.replay",
+    "replay": "painters.replaying",
+    "replay_windows": "painters.replaying",
 }
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from painters.export import Painting, load_strokes, render_painting, save_svg, to_svg
     from painters.loading import load_painter, resolve_device
     from painters.models import NeuralPainter
-    from painters.replay import replay
+    from painters.replaying import replay, replay_windows
 
 
 def __getattr__(name: str) -> Any:
@@ -81,6 +83,7 @@ __all__ = [
     "random_actions",
     "render_painting",
     "replay",
+    "replay_windows",
     "resolve_device",
     "save_svg",
     "to_env_action",

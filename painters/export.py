@@ -549,7 +549,7 @@ def _paint_neural(
 
     The window snaps to the half-tile grid when the stroke fits there, so a single-tile or K × K
     grid painting re-renders exactly the way it was painted (at its own size the single-tile
-    result equals :func:`painters.replay.replay`). Other strokes are approximations: a
+    result equals :func:`painters.replay`). Other strokes are approximations: a
     neural painter only knows strokes inside its own tile.
     """
     import cv2

@@ -87,6 +87,13 @@ def test_non_square_no_crop_and_exports(tmp_path):
     assert doc["width"] == 96 and len(doc["strokes"]) == 4 and doc["brush"] == "classic/pencil"
     svg = ET.parse(out / "painting.svg").getroot()
     assert len(svg.findall(".//{http://www.w3.org/2000/svg}path")) == 4
+    # the saved strokes are the painting, at its aspect ratio
+    again = painters.replay(out / "strokes.npz", painters.load_painter("default"))
+    png = np.asarray(Image.open(out / "painting.png").convert("RGB"))
+    assert again.shape == png.shape
+    assert np.abs(again.astype(int) - png.astype(int)).max() <= 3
+    real = painters.replay(out / "strokes.json", "mypaint", width=150, height=100)
+    assert real.shape == (100, 150, 3)
 
 
 def test_palette_and_stroke_size_controls(tmp_path):
