@@ -8,12 +8,13 @@ Why frames are grouped: a 200-stroke painting as 200 frames is a slow, heavy GIF
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from painters.io import atomic_write
 
 MAX_FRAMES = 30
 
@@ -52,16 +53,10 @@ def write_gif(
         imgs.append(Image.fromarray(a))
     durations = [duration_ms] * len(imgs)
     durations[-1] = max(duration_ms, hold_last_ms)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".gif.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            imgs[0].save(
-                fh, format="GIF", save_all=True, append_images=imgs[1:], duration=durations,
-                loop=0, optimize=True,
-            )  # fmt: skip
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(
+        path,
+        lambda fh: imgs[0].save(
+            fh, format="GIF", save_all=True, append_images=imgs[1:], duration=durations,
+            loop=0, optimize=True,
+        ),
+    )  # fmt: skip

@@ -27,6 +27,7 @@ import torch
 from painters.compositing import from_uint8
 from painters.distances import mse as mse_t
 from painters.distances import ssim_similarity
+from painters.io import atomic_write_bytes
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: Plot colours per method, in order of appearance.
@@ -317,14 +318,7 @@ def to_markdown(runs: Sequence[Run], strokes: int) -> str:
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     """Write via a temp file and ``os.replace`` so readers never see half a file."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    if isinstance(data, bytes):
-        tmp.write_bytes(data)
-    else:
-        tmp.write_text(data)
-    os.replace(tmp, p)
+    atomic_write_bytes(path, data if isinstance(data, bytes) else data.encode("utf-8"))
 
 
 def save_json(runs: Sequence[Run], path: str | os.PathLike, config: dict[str, Any]) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from painters.export import DEFAULT_BRUSH, Painting, _atomic_write, save_svg
+from painters.export import DEFAULT_BRUSH, Painting, save_svg
+from painters.io import atomic_write
 
 STROKE_FILES = ("strokes.npz", "strokes.json", "painting.svg")
 
@@ -38,7 +39,7 @@ def write_stroke_files(
         if clash:
             raise ValueError(f"extra arrays would overwrite painting keys: {sorted(clash)}")
         arrays.update({k: np.asarray(v) for k, v in extra_arrays.items()})
-        _atomic_write(npz, lambda f: np.savez_compressed(f, **arrays))
+        atomic_write(npz, lambda f: np.savez_compressed(f, **arrays))
     return [
         npz,
         painting.save_json(folder / "strokes.json"),

@@ -25,7 +25,6 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from collections import OrderedDict
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from painters import actions as A
+from painters.io import atomic_write, atomic_write_bytes
 
 if TYPE_CHECKING:
     import torch
@@ -154,32 +154,10 @@ def libmypaint_version() -> str | None:
     return None
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _write_shard(path: Path, actions: np.ndarray, strokes: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, actions=actions, strokes=strokes)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(
+        path, lambda f: np.savez_compressed(f, actions=actions, strokes=strokes), fsync=True
+    )
 
 
 _WORKER: dict = {}
@@ -330,7 +308,7 @@ def write_shards(
             "complete": False,
         }
     )
-    _atomic_write_bytes(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode())
+    atomic_write_bytes(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode(), fsync=True)
 
     todo = [k for k, c in enumerate(counts) if not _shard_complete(out / shard_name(k), c, size)]
     tasks = [
@@ -358,7 +336,7 @@ def write_shards(
         finally:
             bar.close()
     manifest["complete"] = True
-    _atomic_write_bytes(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode())
+    atomic_write_bytes(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode(), fsync=True)
     return manifest_path
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import torch
 
 from painters import actions as A
 from painters.compositing import to_uint8
+from painters.io import atomic_write, atomic_write_text
 
 
 def composite_on_white(strokes: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -113,24 +113,12 @@ def save_png(image: np.ndarray, path: str | os.PathLike) -> Path:
     """Write a uint8 HWC image as PNG atomically."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".png", delete=False) as f:
-        tmp = f.name
-    Image.fromarray(image).save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda f: Image.fromarray(image).save(f, format="PNG"))
 
 
 def save_json(obj: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``obj`` as JSON atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
-        json.dump(obj, f, indent=2)
-        tmp = f.name
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps(obj, indent=2))
 
 
 def evaluate_painter(

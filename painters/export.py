@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import xml.sax.saxutils
 import zipfile
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from painters import actions as A
+from painters.io import atomic_write
 
 DEFAULT_BRUSH = "classic/dry_brush"
 #: Half-width, in brush radii, of the window margin around a simple-renderer stroke.
@@ -167,7 +167,7 @@ class Painting:
         def write(f) -> None:
             np.savez_compressed(f, **arrays)
 
-        return _atomic_write(path, write)
+        return atomic_write(path, write)
 
     @classmethod
     def load_npz(cls, path: str | os.PathLike) -> Painting:
@@ -245,7 +245,7 @@ class Painting:
     def save_json(self, path: str | os.PathLike) -> Path:
         """Write ``strokes.json`` atomically (the actions round-trip exactly as float32)."""
         text = json.dumps(self.to_json_dict(), indent=1)
-        return _atomic_write(path, lambda f: f.write(text.encode()))
+        return atomic_write(path, lambda f: f.write(text.encode()))
 
     @classmethod
     def from_json_dict(cls, d: dict, source: str = "strokes.json") -> Painting:
@@ -357,7 +357,7 @@ def save_svg(
 ) -> Path:
     """Write :func:`to_svg` to ``path`` atomically."""
     text = to_svg(painting, width, height)
-    return _atomic_write(path, lambda f: f.write(text.encode()))
+    return atomic_write(path, lambda f: f.write(text.encode()))
 
 
 # -- re-rendering --------------------------------------------------------------------------
@@ -680,25 +680,10 @@ class _FrameRecorder:
                 optimize=True,
             )
 
-        return _atomic_write(path, write)
+        return atomic_write(path, write)
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _atomic_write(path: str | os.PathLike, write: Callable) -> Path:
-    """Call ``write(binary_file)`` on a temp file beside ``path`` and move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _existing(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.is_file():

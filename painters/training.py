@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler
 
+from painters.io import atomic_write
 from painters.loading import resolve_device
 from painters.models.base import CONFIG_NAME, PAINTER_KINDS, WEIGHTS_NAME, NeuralPainter
 from painters.models.supervised import NOISE_FLOOR, composite_mse, target_alpha
@@ -189,14 +189,7 @@ def phase_parameters(painter: nn.Module, phase: str) -> list[nn.Parameter]:
 # -- checkpoints -------------------------------------------------------------------------------
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` through a temp file in the same folder and a rename."""
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
-        tmp = f.name
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda f: torch.save(obj, f), fsync=True)
 
 
 def load_training_state(out: Path) -> dict[str, Any]:

@@ -11,12 +11,12 @@ Each stroke is drawn alone on white at 64 px, scaled up ``--scale`` times for vi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from painters.io import atomic_write
 
 
 def render_rows(
@@ -88,15 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(f"show_strokes.py: {note}", file=sys.stderr)
     out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            grid_image(labels, rows, a.scale).save(f, format="PNG")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(out, lambda f: grid_image(labels, rows, a.scale).save(f, format="PNG"))
     print(f"wrote {out}: rows {', '.join(labels)}")
     return 0
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
+
+from painters.io import atomic_write_bytes, atomic_write_text
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -60,12 +61,10 @@ class NeuralPainter(nn.Module):
         path.mkdir(parents=True, exist_ok=True)
         self.metadata.update(metadata)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        with tempfile.NamedTemporaryFile(dir=path, suffix=".tmp", delete=False) as f:
-            tmp_weights = f.name
-        save_file(state, tmp_weights)
+        weights = save(state)  # safetensors bytes
         cfg = {"kind": self.kind, "config": self.config, "metadata": self.metadata}
         atomic_write_text(path / CONFIG_NAME, json.dumps(cfg, indent=2, default=str))
-        _publish(tmp_weights, path / WEIGHTS_NAME)
+        atomic_write_bytes(path / WEIGHTS_NAME, weights)
         return path
 
     @classmethod
@@ -112,23 +111,3 @@ class NeuralPainter(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and a rename."""
-    path = Path(path)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8"
-    ) as f:
-        f.write(text)
-        tmp = f.name
-    _publish(tmp, path)
-
-
-def _publish(tmp: str | Path, path: Path) -> None:
-    """Rename a finished temp file into place with ordinary permissions (temp files are 0600,
-    which would make shipped checkpoints unreadable to other users)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
