@@ -57,12 +57,15 @@ def shift_stack(k: int, taps: int) -> torch.Tensor:
 class StructuredPainter(NeuralPainter):
     """Dab-rasteriser painter (see module docstring).
 
+    The defaults are the shipped default painter's (fast: a linear head, no convolution; a
+    pointwise MLP head plus a 3×3 convolution gains ~0.01 in fidelity ratio at 2-3× the cost).
+
     Args:
         size: stroke side in px.
         dabs: points sampled along the curve.
         channels: Gaussian densities per dab (C).
         hidden: width of the per-dab MLP.
-        head_hidden: width of the pointwise head on the C densities.
+        head_hidden: width of the pointwise head on the C densities (0: a linear head).
         conv_channels: channels of the 3×3 refinement (0 disables it).
         filter_taps: length of the learned causal path filter (slow tracking).
     """
@@ -72,11 +75,11 @@ class StructuredPainter(NeuralPainter):
     def __init__(
         self,
         size: int = 64,
-        dabs: int = 40,
-        channels: int = 4,
+        dabs: int = 32,
+        channels: int = 2,
         hidden: int = 32,
-        head_hidden: int = 16,
-        conv_channels: int = 8,
+        head_hidden: int = 0,
+        conv_channels: int = 0,
         filter_taps: int = 8,
     ) -> None:
         super().__init__(
