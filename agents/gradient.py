@@ -110,14 +110,14 @@ class GradientConfig:
     background: tuple[int, int, int] = (255, 255, 255)
     seam_fraction: float = 0.2
     snapshot_every: int = 5
-    real_weight: float = 4.0
+    real_weight: float = 8.0
     min_size: float = 0.0
     max_size: float = 1.0
     palette: tuple[tuple[float, float, float], ...] | None = None
     palette_steps: int | None = None
     brush: str = "classic/dry_brush"
     finish_steps: int = 100
-    finish_real_weight: float = 12.0
+    finish_real_weight: float = 40.0
     finish_scale: int = 1
 
     def __post_init__(self) -> None:
