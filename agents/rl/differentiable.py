@@ -112,6 +112,27 @@ def sample_targets(
     return t
 
 
+@torch.no_grad()
+def synthetic_targets(
+    painter: torch.nn.Module, rng: np.random.Generator, batch: int, size: int, device
+) -> torch.Tensor:
+    """Targets painted by the painter itself: 8–64 random strokes on a random background.
+
+    Unlimited layouts and colours, so a policy trained on a handful of photos learns to read
+    any target; mixed with photo crops by ``synthetic_fraction``.
+    """
+    out = []
+    for _ in range(batch):
+        n = int(rng.integers(8, 65))
+        acts = torch.from_numpy(rng.random((n, ACTION_DIM), dtype=np.float32)).to(device)
+        bg = tuple(int(c) for c in rng.integers(0, 256, 3))
+        canvas = blank_canvas(1, size, bg, device=device)
+        for s in painter(acts):
+            canvas = over(canvas, s[None])
+        out.append(canvas[0])
+    return torch.stack(out)
+
+
 def train_through_painter(
     model: BaseAlgorithm,
     *,
@@ -124,13 +145,15 @@ def train_through_painter(
     time_budget: float | None = None,
     log: Callable[[int, dict[str, float]], None] | None = None,
     progress: bool = True,
+    synthetic_fraction: float = 0.0,
 ) -> dict[str, float]:
     """Train ``model``'s policy by backpropagating the painting distance through the painter.
 
     The loss is the mean over the episode's steps of the distance to the target (its sum of
     rewards, up to a constant, plus the same for every prefix, which speeds up learning).
     ``env_kwargs`` are the Painting-v0 kwargs the agent will be used with (max_strokes,
-    strokes_per_step, size, distance, targets/target, background).
+    strokes_per_step, size, distance, targets/target, background). ``synthetic_fraction`` of
+    each batch are targets painted by the painter itself (:func:`synthetic_targets`).
     """
     device = model.device
     size = int(env_kwargs.get("size", 64))
@@ -154,7 +177,11 @@ def train_through_painter(
         lr = learning_rate * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        targets = sample_targets(target_set, rng, batch_size, device)
+        n_syn = int(round(batch_size * synthetic_fraction))
+        targets = sample_targets(target_set, rng, batch_size - n_syn, device)
+        if n_syn:
+            syn = synthetic_targets(painter_module, rng, n_syn, size, device)
+            targets = torch.cat([targets, (syn * 255.0).round() / 255.0])
         dists, _ = rollout(
             model,
             painter_module,

@@ -60,6 +60,7 @@ RUN_KEYS = (
     "through_painter_steps",
     "through_painter_batch",
     "through_painter_lr",
+    "through_painter_synthetic",
 )
 #: Env kwargs that name the images; they are per run, so they are not saved with the agent.
 TARGET_KEYS = ("target", "targets")
@@ -354,6 +355,7 @@ def _train_through_painter(
             steps=steps,
             batch_size=int(hp.get("through_painter_batch", 32)),
             learning_rate=float(hp.get("through_painter_lr", 1e-3)),
+            synthetic_fraction=float(hp.get("through_painter_synthetic", 0.0)),
             seed=seed,
             log=log,
             progress=progress,
