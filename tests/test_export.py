@@ -7,24 +7,13 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from conftest import needs_mypaint
 
 from painters import actions as A
 from painters import export as E
 from painters import random_actions
 from painters.export import Painting, StrokesError, load_strokes, render_painting, to_svg
 
-
-def _has_mypaint() -> bool:
-    try:
-        from painters.renderers.mypaint import MyPaintRenderer
-
-        MyPaintRenderer(64)
-        return True
-    except Exception:
-        return False
-
-
-needs_mypaint = pytest.mark.skipif(not _has_mypaint(), reason="libmypaint not installed")
 SVG = "{http://www.w3.org/2000/svg}"
 
 

@@ -12,13 +12,7 @@ from painters.models.supervised import composite_mse, tiny_config, white_weight
 KINDS = ("gan", "vae", "supervised")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The CPU is shared; tiny models run fastest on one thread anyway."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(kind: str) -> torch.nn.Module:

@@ -9,22 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_mypaint
 from PIL import Image
 
 from painters import random_actions
 from painters.export import Painting
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "render_strokes.py"
-
-
-def _has_mypaint() -> bool:
-    try:
-        from painters.renderers.mypaint import MyPaintRenderer
-
-        MyPaintRenderer(64)
-        return True
-    except Exception:
-        return False
 
 
 def _main():
@@ -82,7 +73,7 @@ def strokes(tmp_path) -> Path:
     [
         pytest.param(
             "mypaint",
-            marks=pytest.mark.skipif(not _has_mypaint(), reason="libmypaint not installed"),
+            marks=needs_mypaint,
         ),
         "simple",
     ],
@@ -136,7 +127,7 @@ def test_bad_input_exit_2(tmp_path, strokes, args, match, run):
     assert not (tmp_path / "o.png").exists()
 
 
-@pytest.mark.skipif(not _has_mypaint(), reason="libmypaint not installed")
+@needs_mypaint
 def test_unknown_brush_exit_2(tmp_path, strokes, run):
     r = run(strokes, "--brush", "no/such_brush", "--out", tmp_path / "o.png")
     assert r.returncode == 2 and "unknown brush" in r.stderr

@@ -10,13 +10,7 @@ import painters
 from painters.compositing import over_numpy, to_uint8
 from painters.renderers import get_renderer
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_replay_with_the_simple_renderer_matches_manual_compositing() -> None:

@@ -25,12 +25,7 @@ SCRIPT = ROOT / "scripts" / "train_painter.py"
 HAS_DATA = importlib.util.find_spec("painters.data") is not None
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class DiscStrokes(Dataset):

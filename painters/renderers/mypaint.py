@@ -104,6 +104,15 @@ def load_library() -> ctypes.CDLL:
     return lib
 
 
+def unavailable_reason() -> str | None:
+    """Why the real brush cannot run here (the one-line install hint), or None if it can."""
+    try:
+        MyPaintRenderer(64)
+    except MyPaintUnavailable as e:
+        return str(e)
+    return None
+
+
 def find_brush(brush: str | Path) -> Path:
     """A brush by mypaint-brushes name (``classic/dry_brush``) or by ``.myb`` path."""
     p = Path(brush)
