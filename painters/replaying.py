@@ -20,7 +20,7 @@ def replay(
     seed: int = 0,
     background: tuple[int, int, int] = (255, 255, 255),
     *,
-    brush: str = "classic/dry_brush",
+    brush: str | None = None,
     width: int | None = None,
     height: int | None = None,
     stroke_scale: float = 1.0,
@@ -37,7 +37,8 @@ def replay(
     ``renderer`` is a renderer name (``"mypaint"``, ``"simple"``), a :class:`Renderer`, or a
     neural painter module ``(B, 12) -> (B, 4, 64, 64)`` (then ``size`` must be the painter's).
     Real renderers paint at any ``size`` (or ``width`` × ``height``); this is how a painting made
-    with a neural painter is re-rendered with the real brush.
+    with a neural painter is re-rendered with the real brush. ``brush`` defaults to the saved
+    painting's brush, else ``classic/dry_brush``.
     """
     if isinstance(actions, str | os.PathLike) or hasattr(actions, "save_npz"):
         return _replay_saved(actions, renderer, size, seed, brush, width, height)
@@ -49,7 +50,7 @@ def replay(
     r = (
         renderer
         if isinstance(renderer, Renderer)
-        else get_renderer(renderer, size=size, brush=brush, seed=seed)
+        else get_renderer(renderer, size=size, brush=brush or "classic/dry_brush", seed=seed)
     )
     kwargs = {"background": background, "width": width or size, "height": height or size}
     if stroke_scale != 1.0:
@@ -96,7 +97,7 @@ def _replay_saved(source, renderer, size, seed, brush, width, height) -> np.ndar
         max(w, h),
         seed,
         bg,
-        brush=brush if brush != "classic/dry_brush" else painting.brush,
+        brush=brush or painting.brush,
         width=w,
         height=h,
         stroke_scale=painting.stroke_scale,
