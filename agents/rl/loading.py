@@ -9,6 +9,8 @@ from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from painters.io import atomic_write_bytes, atomic_write_text
+
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 
 
@@ -155,7 +157,6 @@ def package_agent(
     ``model.zip`` + ``env_kwargs.json`` + ``agent.json`` (image paths reduced to file names, and
     ``extra`` merged in), the layout :func:`load_agent` and the bundled ``default`` use.
     """
-    import shutil
 
     zip_path, kw_path = _resolve(source)
     meta = dict(_meta(zip_path) or {"algo": _algo_of(zip_path)})
@@ -165,14 +166,7 @@ def package_agent(
     meta.update(extra or {})
     out = Path(dest)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "model.tmp.zip"
-    shutil.copyfile(zip_path, tmp)
-    os.replace(tmp, out / "model.zip")
-    for name, text in (
-        ("env_kwargs.json", kw_path.read_text()),
-        ("agent.json", json.dumps(meta, indent=2, sort_keys=True) + "\n"),
-    ):
-        t = out / (name + ".tmp")
-        t.write_text(text)
-        os.replace(t, out / name)
+    atomic_write_bytes(out / "model.zip", zip_path.read_bytes())
+    atomic_write_text(out / "env_kwargs.json", kw_path.read_text())
+    atomic_write_text(out / "agent.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return out

@@ -44,6 +44,7 @@ from agents.rl.callbacks import (
     run_episode,
 )
 from agents.rl.features import PaintingCNN
+from painters.io import atomic_write, atomic_write_text
 
 ENV_ID = "Painting-v0"
 ALGOS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
@@ -277,16 +278,12 @@ def build_model(
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def save_model(model: BaseAlgorithm, path: Path) -> None:
     """``model.save`` to a temp file, then an atomic rename (a kill never leaves half a zip)."""
-    tmp = path.with_name(path.stem + ".tmp.zip")
-    model.save(tmp)
-    os.replace(tmp, path)
+    atomic_write(path, model.save, fsync=True)
 
 
 class CheckpointCallback(BaseCallback):
@@ -311,9 +308,9 @@ class CheckpointCallback(BaseCallback):
     def save(self) -> None:
         """Write the checkpoint now (buffer first, so a model zip always has a matching buffer)."""
         if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
-            tmp = self.folder / "latest_replay_buffer.tmp.pkl"
-            self.model.save_replay_buffer(tmp)
-            os.replace(tmp, self.folder / "latest_replay_buffer.pkl")
+            atomic_write(
+                self.folder / "latest_replay_buffer.pkl", self.model.save_replay_buffer, fsync=True
+            )
         save_model(self.model, self.folder / "latest.zip")
 
     def _on_step(self) -> bool:
