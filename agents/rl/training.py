@@ -231,14 +231,28 @@ def make_env(**env_kwargs: Any) -> gym.Env:
     return gym.make(ENV_ID, **env_kwargs)
 
 
+def _extractors() -> dict[str, type]:
+    from agents.rl.spatial import SpatialPainter
+
+    return {"PaintingCNN": PaintingCNN, "SpatialPainter": SpatialPainter}
+
+
 def policy_kwargs_for(hp: dict[str, Any]) -> dict[str, Any]:
-    """SB3 ``policy_kwargs`` from the YAML's: the painting CNN, which scales pixels itself."""
+    """SB3 ``policy_kwargs`` from the YAML's: a painting features extractor (named by
+    ``features_extractor_class``, default ``PaintingCNN``), which scales pixels itself."""
     policy_kwargs = copy.deepcopy(dict(hp.get("policy_kwargs") or {}))
-    policy_kwargs["features_extractor_class"] = PaintingCNN
+    name = policy_kwargs.get("features_extractor_class", "PaintingCNN")
+    extractors = _extractors()
+    if name not in extractors:
+        raise ValueError(
+            f"unknown features_extractor_class {name!r}; choose one of {', '.join(extractors)}"
+        )
+    policy_kwargs["features_extractor_class"] = extractors[name]
     policy_kwargs["normalize_images"] = False
     fe = dict(policy_kwargs.get("features_extractor_kwargs") or {})
-    if "cnn_channels" in fe:
-        fe["cnn_channels"] = tuple(fe["cnn_channels"])
+    for key in ("cnn_channels", "channels"):
+        if key in fe:
+            fe[key] = tuple(fe[key])
     policy_kwargs["features_extractor_kwargs"] = fe
     return policy_kwargs
 
