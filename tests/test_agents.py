@@ -155,7 +155,7 @@ def test_train_save_load_predict(algo, tmp_path, monkeypatch):
     for name in ("model.zip", "env_kwargs.json", "agent.json", "checkpoints/latest.zip"):
         assert (out / name).is_file(), name
     if algo != "ppo":
-        assert (out / "checkpoints" / "latest_replay_buffer.pkl").is_file()
+        assert (out / "checkpoints" / "latest_replay_buffer.npz").is_file()
     assert json.loads((out / "env_kwargs.json").read_text()) == ENV_KWARGS
     summary = json.loads((out / "agent.json").read_text())
     assert summary["algo"] == algo and summary["last_session"]["steps_per_s"] > 0

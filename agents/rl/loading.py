@@ -69,9 +69,90 @@ def _algo_of(zip_path: Path) -> str:
 
 def _meta(zip_path: Path) -> dict[str, Any] | None:
     for folder in (zip_path.parent, zip_path.parent.parent):
-        if (folder / "agent.json").is_file():
-            return json.loads((folder / "agent.json").read_text())
+        f = folder / "agent.json"
+        if f.is_file():
+            try:
+                meta = json.loads(f.read_text())
+            except (OSError, UnicodeDecodeError, ValueError) as e:
+                raise ValueError(
+                    f"{f} is not valid JSON ({_first_line(e)}); re-train or re-package the agent"
+                ) from None
+            if not isinstance(meta, dict):
+                raise ValueError(f"{f} must hold a JSON object; re-train or re-package the agent")
+            return meta
     return None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+#: Entries of an SB3 zip that only describe the last rollout; a loaded model starts afresh.
+TRANSIENT = (
+    "_last_obs",
+    "_last_episode_starts",
+    "_last_original_obs",
+    "ep_info_buffer",
+    "ep_success_buffer",
+)
+
+
+def serialized_keys(
+    zip_path: str | os.PathLike, fix: str = "re-train it or copy it again"
+) -> list[str]:
+    """Names of the cloudpickled entries of an SB3 zip's ``data`` (read as JSON, not
+    unpickled); ``ValueError`` naming the file and ``fix`` when it is not a readable model zip."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(zip_path) as z:
+            data = json.loads(z.read("data"))
+    except Exception as e:  # BadZipFile, KeyError, zlib.error, bad CRC, JSON: a damaged file
+        raise ValueError(
+            f"{zip_path} is not a readable SB3 model zip ({_first_line(e)}); {fix}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{zip_path} is not an SB3 model zip (no JSON object inside); {fix}")
+    return [k for k, v in data.items() if isinstance(v, dict) and ":serialized:" in v]
+
+
+def safe_custom_objects(zip_path: str | os.PathLike, known: dict[str, Any]) -> dict[str, Any]:
+    """``custom_objects`` for SB3's ``load`` that replace *every* pickled entry of the zip (and
+    the structural ones even when stored as plain JSON): ``known`` values where given, ``None``
+    otherwise. With it SB3 unpickles nothing (its tensors load with ``weights_only=True``)."""
+    objects = {k: known.get(k) for k in serialized_keys(zip_path)}
+    objects.update(known)
+    return objects
+
+
+def resume_model(
+    checkpoint: str | os.PathLike,
+    fresh: BaseAlgorithm,
+    env: Any,
+    *,
+    device: Any = "cpu",
+    tensorboard_log: str | None = None,
+) -> BaseAlgorithm:
+    """The training state of ``checkpoint`` (an SB3 zip written by training) on ``env``, without
+    unpickling it: every pickled entry (policy class and kwargs, spaces, schedules, buffer class,
+    action noise) is taken from ``fresh``, a model just built from this run's hyperparameters;
+    the last rollout's observations and episode statistics start afresh. ``ValueError`` with the
+    fix when the file is damaged or does not match the hyperparameters.
+    """
+    path = Path(checkpoint)
+    fix = "delete it (or the whole checkpoints/ folder) to start over, or drop --resume"
+    objects = {
+        k: None if k in TRANSIENT else getattr(fresh, k, None) for k in serialized_keys(path, fix)
+    }
+    for key in ("policy_class", "policy_kwargs", "observation_space", "action_space"):
+        objects[key] = getattr(fresh, key)
+    try:
+        return type(fresh).load(
+            path, env=env, device=device, tensorboard_log=tensorboard_log, custom_objects=objects
+        )
+    except Exception as e:  # damaged zip members, mismatched state dicts or spaces
+        raise ValueError(f"cannot resume from {path} ({_first_line(e)}); {fix}") from None
 
 
 def _no_pickle_objects(
@@ -81,8 +162,6 @@ def _no_pickle_objects(
     the env, so loading a shipped agent never unpickles anything (tensors load with
     ``weights_only=True`` inside SB3). Entries only training needs become ``None``.
     """
-    import zipfile
-
     import numpy as np
     from stable_baselines3.common.buffers import DictReplayBuffer, ReplayBuffer
     from stable_baselines3.common.type_aliases import TrainFreq, TrainFrequencyUnit
@@ -91,9 +170,6 @@ def _no_pickle_objects(
 
     from agents.rl.training import ALGOS, make_env, policy_kwargs_for
 
-    with zipfile.ZipFile(zip_path) as z:
-        data = json.loads(z.read("data"))
-    serialized = [k for k, v in data.items() if isinstance(v, dict) and ":serialized:" in v]
     hp = meta.get("hyperparams", {})
     size = int(env_kwargs.get("size", 64))
     env = make_env(target=np.zeros((size, size, 3), np.uint8), **env_kwargs)
@@ -110,8 +186,14 @@ def _no_pickle_objects(
     dict_obs = hasattr(obs_space, "spaces")
     freq = hp.get("train_freq", 1)
     freq = (freq, "step") if isinstance(freq, int) else tuple(freq)
+    policy = hp.get("policy", "MultiInputPolicy")
+    if policy not in ALGOS[algo].policy_aliases:
+        raise ValueError(
+            f"agent.json: unknown policy {policy!r}; use one of "
+            f"{', '.join(ALGOS[algo].policy_aliases)}"
+        )
     known: dict[str, Any] = {
-        "policy_class": ALGOS[algo].policy_aliases[hp.get("policy", "MultiInputPolicy")],
+        "policy_class": ALGOS[algo].policy_aliases[policy],
         "policy_kwargs": policy_kwargs_for(hp),
         "observation_space": obs_space,
         "action_space": act_space,
@@ -121,7 +203,12 @@ def _no_pickle_objects(
         "replay_buffer_class": DictReplayBuffer if dict_obs else ReplayBuffer,
         "train_freq": TrainFreq(int(freq[0]), TrainFrequencyUnit(freq[1])),
     }
-    return {k: known.get(k) for k in serialized}
+    structural = ("policy_class", "policy_kwargs", "observation_space", "action_space")
+    objects = safe_custom_objects(zip_path, {k: known[k] for k in structural})
+    for key in objects:
+        if key not in structural:
+            objects[key] = known.get(key)
+    return objects
 
 
 def _needs_transpose(env: Any) -> bool:
@@ -141,11 +228,32 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
     from agents.rl.training import ALGOS
 
     zip_path, kw_path = _resolve(name_or_path)
-    env_kwargs: dict[str, Any] = json.loads(kw_path.read_text())
-    algo = _algo_of(zip_path)
+    try:
+        env_kwargs: dict[str, Any] = json.loads(kw_path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"{kw_path} is not valid JSON ({_first_line(e)})") from None
     meta = _meta(zip_path)
-    custom = _no_pickle_objects(zip_path, algo, meta, env_kwargs) if meta else None
-    model = ALGOS[algo].load(zip_path, device=device, custom_objects=custom)
+    if meta is None:
+        raise ValueError(
+            f"refusing to load {zip_path}: no agent.json beside it, and a model zip's pickled "
+            "entries can run code; load folders written by scripts/train_agent.py "
+            "(model.zip + env_kwargs.json + agent.json), or write an agent.json naming its "
+            '"algo" and "hyperparams"'
+        )
+    algo = meta.get("algo")
+    if algo not in ALGOS:
+        raise ValueError(
+            f"{zip_path.parent / 'agent.json'}: 'algo' must be one of {', '.join(ALGOS)}, "
+            f"got {algo!r}"
+        )
+    custom = _no_pickle_objects(zip_path, algo, meta, env_kwargs)
+    try:
+        model = ALGOS[algo].load(zip_path, device=device, custom_objects=custom)
+    except (ValueError, KeyError, RuntimeError, EOFError, OSError) as e:
+        raise ValueError(
+            f"cannot load the agent {zip_path} ({_first_line(e)}); its agent.json or "
+            "env_kwargs.json may not match the model, re-package it from its training folder"
+        ) from None
     model.env_kwargs = env_kwargs
     return model
 

@@ -5,7 +5,7 @@ that can be tested lives here. Output folder layout (all under ``out``)::
 
     model.zip, env_kwargs.json, agent.json   final model, its env kwargs, run summary
     best/best_model.zip, best/env_kwargs.json   best model on held-out targets (EvalCallback)
-    checkpoints/latest.zip (+ latest_replay_buffer.pkl)   resume state, replaced atomically
+    checkpoints/latest.zip (+ latest_replay_buffer.npz)   resume state, replaced atomically
     tb/<algo>_1/events.out.tfevents.*   TensorBoard: SB3 scalars, painting/*, images/painting
 """
 
@@ -15,6 +15,7 @@ import copy
 import importlib.util
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,8 @@ RUN_KEYS = (
     "through_painter_lr",
     "through_painter_synthetic",
 )
+#: The checkpoint's replay buffer: plain arrays (agents.rl.buffers), never a pickle.
+REPLAY_BUFFER_NAME = "latest_replay_buffer.npz"
 #: Env kwargs that name the images; they are per run, so they are not saved with the agent.
 TARGET_KEYS = ("target", "targets")
 
@@ -322,9 +325,9 @@ class CheckpointCallback(BaseCallback):
     def save(self) -> None:
         """Write the checkpoint now (buffer first, so a model zip always has a matching buffer)."""
         if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
-            atomic_write(
-                self.folder / "latest_replay_buffer.pkl", self.model.save_replay_buffer, fsync=True
-            )
+            from agents.rl.buffers import save_replay_buffer
+
+            save_replay_buffer(self.model.replay_buffer, self.folder / REPLAY_BUFFER_NAME)
         save_model(self.model, self.folder / "latest.zip")
 
     def _on_step(self) -> bool:
@@ -335,6 +338,39 @@ class CheckpointCallback(BaseCallback):
 
     def _on_training_end(self) -> None:
         self.save()
+
+
+def _resume(
+    ckpt: Path,
+    algo: str,
+    env: VecEnv,
+    hp: dict[str, Any],
+    *,
+    seed: int,
+    device: Any,
+    out: Path,
+    verbose: int,
+) -> BaseAlgorithm:
+    """The checkpointed model and its replay buffer, rebuilt from this run's hyperparameters
+    and plain arrays (:func:`agents.rl.loading.resume_model`): nothing is unpickled, so a
+    replay buffer pickled by an older version is left unread."""
+    from agents.rl.buffers import load_replay_buffer
+    from agents.rl.loading import resume_model
+
+    fresh = build_model(algo, env, hp, seed=seed, device=device, verbose=verbose)
+    model = resume_model(ckpt, fresh, env, device=device, tensorboard_log=str(out / "tb"))
+    del fresh
+    buf = ckpt.with_name(REPLAY_BUFFER_NAME)
+    if getattr(model, "replay_buffer", None) is not None:
+        if buf.is_file():
+            load_replay_buffer(model.replay_buffer, buf)
+        elif ckpt.with_name("latest_replay_buffer.pkl").is_file():
+            print(
+                f"note: not loading {ckpt.with_name('latest_replay_buffer.pkl')} (pickled, which "
+                "could run code); resuming with an empty replay buffer",
+                file=sys.stderr,
+            )
+    return model
 
 
 def _train_through_painter(
@@ -456,10 +492,7 @@ def train(
         env = VecScaleReward(env, reward_scale)
     ckpt = out / "checkpoints" / "latest.zip"
     if resume and ckpt.is_file():
-        model = ALGOS[algo].load(ckpt, env=env, device=dev, tensorboard_log=str(out / "tb"))
-        buf = ckpt.with_name("latest_replay_buffer.pkl")
-        if buf.is_file() and hasattr(model, "load_replay_buffer"):
-            model.load_replay_buffer(buf)
+        model = _resume(ckpt, algo, env, hp, seed=seed, device=dev, out=out, verbose=verbose)
         remaining = max(total - model.num_timesteps, 0)
     else:
         if resume and verbose:
