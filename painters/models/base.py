@@ -100,6 +100,19 @@ class NeuralPainter(nn.Module):
             raise ValueError(f"{cfg_file}: config does not fit a {kind!r} painter ({e})") from None
         try:
             state = load_file(str(weights))
+        except Exception as e:  # SafetensorError (bad header, truncated), OSError
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(
+                f"{weights} is not a readable safetensors file ({first}); re-save or re-train "
+                "the painter (scripts/train_painter.py)"
+            ) from None
+        bad = [k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()]
+        if bad:
+            raise ValueError(
+                f"{weights} holds NaN or infinite weights ({', '.join(bad[:3])}); the training "
+                "diverged: re-train the painter (lower --lr) or use an earlier checkpoint"
+            )
+        try:
             model.load_state_dict(state, strict=True)
         except (RuntimeError, OSError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
