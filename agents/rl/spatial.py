@@ -67,7 +67,7 @@ class SpatialPainter(BaseFeaturesExtractor):
         observation_space: the (possibly transposed) Dict observation space.
         strokes_per_step: strokes per action (``k``); the output has ``12 k`` values.
         channels: trunk widths at 1/2 and 1/4 of the canvas size.
-        blocks: residual blocks at each of those two resolutions.
+        blocks: residual blocks at those two resolutions (two numbers).
         hidden: width of the per-stroke MLP.
     """
 
@@ -75,8 +75,8 @@ class SpatialPainter(BaseFeaturesExtractor):
         self,
         observation_space: gym.spaces.Dict,
         strokes_per_step: int = 8,
-        channels: tuple[int, int] | list[int] = (32, 64),
-        blocks: int = 2,
+        channels: tuple[int, int] | list[int] = (24, 48),
+        blocks: tuple[int, int] | list[int] = (0, 2),
         hidden: int = 128,
     ) -> None:
         k = int(strokes_per_step)
@@ -97,10 +97,11 @@ class SpatialPainter(BaseFeaturesExtractor):
             raise ValueError(f"SpatialPainter needs a square canvas divisible by 4, got {h}x{w}")
         self.k, self.size = k, h
         c1, c2 = (int(c) for c in channels)
-        self.stem = nn.Conv2d(12, c1, 4, stride=2, padding=1)
-        self.stage1 = nn.Sequential(*[_Block(c1) for _ in range(blocks)])
-        self.down = nn.Conv2d(c1, c2, 4, stride=2, padding=1)
-        self.stage2 = nn.Sequential(*[_Block(c2) for _ in range(blocks)])
+        b1, b2 = (int(b) for b in blocks)
+        self.stem = nn.Conv2d(12, c1, 3, stride=2, padding=1)
+        self.stage1 = nn.Sequential(*[_Block(c1) for _ in range(b1)])
+        self.down = nn.Conv2d(c1, c2, 3, stride=2, padding=1)
+        self.stage2 = nn.Sequential(*[_Block(c2) for _ in range(b2)])
         self.norm = nn.GroupNorm(8, c2)
         self.heat = nn.Conv2d(c2, k, 3, padding=1)
         self.log_temperature = nn.Parameter(torch.zeros(()))
@@ -114,9 +115,11 @@ class SpatialPainter(BaseFeaturesExtractor):
             nn.ReLU(),
             nn.Linear(hidden, ACTION_DIM),
         )
-        with torch.no_grad():  # start with small centred offsets and mid values
+        with torch.no_grad():  # start with short horizontal strokes through the anchor
             self.mlp[-1].weight.mul_(0.1)
             self.mlp[-1].bias.zero_()
+            self.mlp[-1].bias[_SX] = -math.atanh(0.1 / MAX_OFFSET)
+            self.mlp[-1].bias[_EX] = math.atanh(0.1 / MAX_OFFSET)
         q = h // 4
         ys, xs = torch.meshgrid(
             (torch.arange(q) + 0.5) / q, (torch.arange(q) + 0.5) / q, indexing="ij"
@@ -138,7 +141,7 @@ class SpatialPainter(BaseFeaturesExtractor):
             self.coords.expand(b, -1, -1, -1),
             step[:, :, None, None].expand(b, 1, self.size, self.size),
         ]
-        x = self.stage1(self.stem(torch.cat(planes, 1)))
+        x = self.stage1(F.relu(self.stem(torch.cat(planes, 1))))
         feat = F.relu(self.norm(self.stage2(self.down(x))))  # (b, c2, q, q)
         q2 = feat.shape[-1] * feat.shape[-2]
         logits = self.heat(feat).reshape(b, self.k, q2) * self.log_temperature.exp()
