@@ -18,6 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from painters.images import load_image
+
 SAMPLES_DIR = Path(__file__).parent / "samples"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 #: Decoded images are kept in memory when there are at most this many (else decoded per use).
@@ -54,6 +56,11 @@ def _expand(source, out: list) -> None:
         return
     if isinstance(source, str | os.PathLike):
         p = Path(source).expanduser()
+        if p.is_dir() and any(p.glob("*.npz")):  # crops from scripts/make_targets.py
+            from painting_env.target_shards import TargetShards
+
+            out.extend(TargetShards(p).images)
+            return
         if p.is_dir():
             files = sorted(
                 f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
@@ -78,14 +85,6 @@ def _expand(source, out: list) -> None:
         f"unsupported target source of type {type(source).__name__}; give a path, a folder, "
         "an (H, W, 3) uint8 array or a list of these"
     )
-
-
-def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Decode an image file to RGB uint8 (H, W, 3), or raise a one-line ``ValueError``."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise ValueError(f"cannot read image {path} (missing, corrupt or not a jpg/png)")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def _shrink(image: np.ndarray, side: int) -> np.ndarray:
