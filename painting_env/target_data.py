@@ -434,7 +434,9 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
                 info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
+                np.lib.format.write_array(
+                    buf, np.require(arr, requirements="C"), allow_pickle=False
+                )
                 z.writestr(info, buf.getvalue())
 
     atomic_write(path, write, fsync=True)
@@ -450,7 +452,7 @@ def _shard_done(path: Path, plan: str) -> bool:
         return False
     try:
         with np.load(path, allow_pickle=False) as z:
-            return str(z["plan"]) == plan
+            return str(z["plan"].reshape(-1)[0]) == plan
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return False
 
@@ -500,7 +502,8 @@ def build_targets(
     Sources that fail to decode, are too small or near-uniform, or duplicate an earlier one are
     dropped (listed under ``skipped`` in the manifest). Shards are packed from whole sources in a
     seeded order; each source's crops come from its own seeded generator, so a shard's bytes
-    depend only on its sources and the seed. Returns the manifest.
+    depend only on its sources and the seed. ``cache``: folder for decoded sources (``"default"``:
+    ``out/_cache/decoded``; ``None``: decode every time). Returns the manifest.
     """
     out = Path(out)
     if not sources:

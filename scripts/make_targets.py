@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown wheel(s) {sorted(unknown)}; choose from {[w[0] for w in DEFAULT_WHEELS]}")
     t0 = time.perf_counter()
     try:
+        cache = Path(a.cache or Path(a.out) / "_cache")
         sources = collect_sources(
-            Path(a.cache or Path(a.out) / "_cache"),
+            cache,
             packages=[x for x in a.packages.split(",") if x],
             wheels=[w for w in DEFAULT_WHEELS if w[0] in wanted],
             stamps=a.stamps,
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             val_fraction=a.val_fraction,
             shard_size=a.shard_size,
             progress=not a.no_progress,
+            cache=cache / "decoded",
         )
     except (ValueError, RuntimeError, OSError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
