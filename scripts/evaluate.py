@@ -1,65 +1,13 @@
 #!/usr/bin/env python
 """Compare ways of painting on the same images and stroke budget: one table, one plot.
 
-    python scripts/evaluate.py --methods random,gradient,agent:default \\
-        --images benchmarks/images --strokes 40 --json out/eval.json \\
-        --markdown out/eval.md --plot out/eval.png --grid out/grid.png
-
-Methods: ``random``, ``gradient`` (agents.gradient), ``agent:PATH`` (a trained agent folder or
-.zip; ``agent:default`` for the bundled one). Every painting is scored in Painting-v0 (64 px,
-neural renderer): MSE, SSIM, share of the white canvas's MSE removed, seconds per image.
+A thin wrapper kept for ``python scripts/evaluate.py``: the command lives in :mod:`agents.cli.evaluate`,
+installed as ``neural-paint-evaluate`` (``neural-paint-evaluate --help``).
 """
 
-from __future__ import annotations
+import sys
 
-import argparse
-
-import torch
-
-from agents.evaluation import (
-    evaluate,
-    list_images,
-    picture_grid,
-    plot_curves,
-    save_json,
-    to_markdown,
-    write_atomic,
-)
-
-
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--methods", required=True, help="comma-separated: random,gradient,agent:PATH")
-    p.add_argument("--images", required=True, help="folder of .jpg/.png targets")
-    p.add_argument("--strokes", type=int, required=True, help="stroke budget per image")
-    p.add_argument("--json", required=True, help="where to write the JSON results")
-    p.add_argument("--markdown", default=None, help="where to write the markdown table")
-    p.add_argument("--plot", default=None, help="PNG of MSE versus strokes per method")
-    p.add_argument("--grid", default=None, help="PNG of target | each method's painting")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=None)
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    methods = [m for m in args.methods.split(",") if m.strip()]
-    images = list_images(args.images)
-    runs = evaluate(
-        methods, images, args.strokes, seed=args.seed, device=args.device, progress=True
-    )
-    config = {"methods": methods, "images": args.images, "strokes": args.strokes, "seed": args.seed}
-    save_json(runs, args.json, config)
-    table = to_markdown(runs, args.strokes)
-    if args.markdown:
-        write_atomic(args.markdown, table)
-    if args.plot:
-        plot_curves(runs, args.plot)
-    if args.grid:
-        picture_grid(runs, args.grid)
-    print(table)
-
+from agents.cli.evaluate import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,66 +1,13 @@
 #!/usr/bin/env python
 """Render a dataset of random strokes: compressed npz shards plus manifest.json.
 
-    python scripts/make_dataset.py --out data/strokes --num-strokes 100000 --workers 2 --seed 0
-
-Shards hold ``actions`` float32 (n, 12) and ``strokes`` uint8 (n, 64, 64, 4), straight alpha.
-The arrays are the same bytes for any ``--workers``. Rerun the same command after an
-interruption to finish the job (complete shards are kept). Read the result with
-``painters.data.StrokeDataset(DIR)``. The logic lives in :func:`painters.data.write_shards`.
+A thin wrapper kept for ``python scripts/make_dataset.py``: the command lives in :mod:`painters.cli.make_dataset`,
+installed as ``neural-paint-make-dataset`` (``neural-paint-make-dataset --help``).
 """
 
-from __future__ import annotations
-
-import argparse
 import sys
-import time
 
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True, help="output folder (created if missing)")
-    p.add_argument("--num-strokes", type=int, required=True, help="strokes to render")
-    p.add_argument("--workers", type=int, default=1, help="rendering processes")
-    p.add_argument("--seed", type=int, default=0, help="fixes actions and brush texture")
-    p.add_argument("--renderer", default="mypaint", choices=("mypaint", "simple"))
-    p.add_argument("--brush", default="classic/dry_brush", help="mypaint brush name or .myb path")
-    p.add_argument(
-        "--shard-size",
-        type=int,
-        default=None,
-        help="strokes per shard (default: from --num-strokes)",
-    )
-    p.add_argument("--size", type=int, default=64, help="canvas side in px")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    a = p.parse_args(argv)
-
-    from painters.data import write_shards
-    from painters.renderers.mypaint import MyPaintUnavailable
-
-    t0 = time.perf_counter()
-    try:
-        manifest = write_shards(
-            a.out,
-            a.num_strokes,
-            renderer=a.renderer,
-            brush=a.brush,
-            seed=a.seed,
-            workers=a.workers,
-            shard_size=a.shard_size,
-            size=a.size,
-            progress=not a.no_progress,
-        )
-    except (ValueError, MyPaintUnavailable, OSError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"make_dataset.py: error: {msg}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("make_dataset.py: interrupted; rerun the same command to finish", file=sys.stderr)
-        return 130
-    dt = time.perf_counter() - t0
-    print(f"wrote {a.num_strokes} strokes to {manifest.parent} in {dt:.1f} s ({manifest.name})")
-    return 0
-
+from painters.cli.make_dataset import main
 
 if __name__ == "__main__":
     sys.exit(main())

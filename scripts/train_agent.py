@@ -1,106 +1,13 @@
 #!/usr/bin/env python
 """Train an SB3 agent (SAC, TD3 or PPO) to paint on Painting-v0.
 
-    python scripts/train_agent.py --algo sac --total-timesteps 300000 --n-envs 32 \\
-        --out runs/sac --seed 0 --device auto
-    tensorboard --logdir runs/sac/tb      # scalars, painting/*, images/painting
-
-Kill it at any time and continue with ``--resume``. Hyperparameters come from
-``agents/hyperparams/<algo>.yaml``; override them with ``--hyperparams FILE`` and/or
-``--hp key=value`` (e.g. ``--hp batch_size=128 --hp policy_kwargs.net_arch=[64,64]``).
-All logic lives in ``agents.rl.training``.
+A thin wrapper kept for ``python scripts/train_agent.py``: the command lives in :mod:`agents.cli.train_agent`,
+installed as ``neural-paint-train-agent`` (``neural-paint-train-agent --help``).
 """
 
-from __future__ import annotations
+import sys
 
-import argparse
-import json
-
-import torch
-
-from agents.rl.training import ALGOS, parse_overrides, train
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--algo", required=True, choices=sorted(ALGOS))
-    p.add_argument(
-        "--total-timesteps",
-        type=int,
-        default=None,
-        help="env steps over all envs (default: YAML n_timesteps)",
-    )
-    p.add_argument(
-        "--n-envs", type=int, default=None, help="envs in the batched env (default: YAML n_envs)"
-    )
-    p.add_argument("--out", required=True, help="output folder (model, checkpoints, TensorBoard)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument(
-        "--env-kwargs", default=None, help="JSON for Painting-v0, e.g. '{\"max_strokes\": 40}'"
-    )
-    p.add_argument(
-        "--hyperparams", default=None, help="YAML file overriding agents/hyperparams/<algo>.yaml"
-    )
-    p.add_argument(
-        "--hp", action="append", default=[], metavar="KEY=VALUE", help="one hyperparameter override"
-    )
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/latest.zip")
-    p.add_argument(
-        "--eval-freq", type=int, default=10_000, help="env steps between held-out evaluations"
-    )
-    p.add_argument(
-        "--image-freq", type=int, default=10_000, help="env steps between TensorBoard image grids"
-    )
-    p.add_argument(
-        "--checkpoint-freq", type=int, default=10_000, help="env steps between checkpoints"
-    )
-    p.add_argument(
-        "--through-painter-steps",
-        type=int,
-        default=None,
-        help="first train the policy by backpropagating through the differentiable painter "
-        "for this many batches (default: the YAML's, 0 for the bundled ones); with "
-        "--total-timesteps 0 this is the whole training",
-    )
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--verbose", type=int, default=0)
-    return p.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    try:
-        env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else None
-    except json.JSONDecodeError as e:
-        raise SystemExit(
-            f"--env-kwargs is not valid JSON ({e}); e.g. '{{\"max_strokes\": 40}}'"
-        ) from None
-    train(
-        args.algo,
-        args.out,
-        total_timesteps=args.total_timesteps,
-        n_envs=args.n_envs,
-        seed=args.seed,
-        device=args.device,
-        env_kwargs=env_kwargs,
-        hyperparams=args.hyperparams,
-        overrides=parse_overrides(args.hp),
-        resume=args.resume,
-        eval_freq=args.eval_freq,
-        image_freq=args.image_freq,
-        checkpoint_freq=args.checkpoint_freq,
-        progress_bar=not args.no_progress,
-        verbose=args.verbose,
-        through_painter_steps=args.through_painter_steps,
-    )
-    print(json.dumps(json.load(open(f"{args.out}/agent.json"))["last_session"]))
-
+from agents.cli.train_agent import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
