@@ -431,3 +431,73 @@ def test_paint_agent_method_refuses_a_crafted_agent(tmp_path, capsys):
                         "--agent", zip_path.parent, *FAST], capsys)  # fmt: skip
     _assert_one_line_error(code, err, "refusing to load")
     assert not marker.exists() and not (tmp_path / "o").exists()
+
+
+# -- saved strokes and painter checkpoints ---------------------------------------------------------
+def _saved_painting(folder: Path):
+    import painters
+    from painters.export import Painting
+
+    folder.mkdir(parents=True, exist_ok=True)
+    painting = Painting(painters.random_actions(6, rng=0), width=96, height=64)
+    return painting.save_npz(folder / "strokes.npz"), painting.save_json(folder / "strokes.json")
+
+
+def _render(args, capsys) -> tuple[int, str]:
+    from painters.cli.render_strokes import main
+
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err.strip()
+
+
+def test_bit_flipped_strokes_npz_is_a_clear_error(tmp_path, capsys):
+    from painters.export import StrokesError, load_strokes
+
+    npz, _ = _saved_painting(tmp_path)
+    blob = npz.read_bytes()
+    for offset in range(60, len(blob) - 1, max(1, len(blob) // 40)):
+        damaged = bytearray(blob)
+        damaged[offset] ^= 0x10
+        bad = tmp_path / "flipped.npz"
+        bad.write_bytes(bytes(damaged))
+        try:
+            load_strokes(bad)
+        except StrokesError as e:
+            assert "flipped.npz" in str(e) and "\n" not in str(e)
+    code, err = _render([bad, "--renderer", "simple", "--out", tmp_path / "x.png"], capsys)
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_strokes_json_without_width_is_an_error(tmp_path, capsys):
+    _, js = _saved_painting(tmp_path)
+    doc = json.loads(js.read_text())
+    del doc["width"]
+    js.write_text(json.dumps(doc))
+    code, err = _render([js, "--renderer", "simple", "--out", tmp_path / "x.png"], capsys)
+    _assert_one_line_error(code, err, "no 'width'", '"width": 64')
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_truncated_painter_checkpoint_is_a_clear_error(tmp_path, capsys):
+    from painters.cli.train_painter import main
+
+    out = tmp_path / "painter"
+    out.mkdir()
+    data = tmp_path / "data"
+    code = __import__("painters.cli.make_dataset", fromlist=["main"]).main(
+        ["--out", str(data), "--num-strokes", "16", "--renderer", "simple", "--no-progress"]
+    )
+    assert code == 0
+    args = ["--kind", "structured", "--data", str(data), "--out", str(out), "--steps", "2",
+            "--batch-size", "4", "--device", "cpu", "--tensorboard", "none", "--no-progress"]  # fmt: skip
+    torch.set_num_threads(1)
+    assert main(args) == 0
+    state = out / "training_state.pt"
+    blob = state.read_bytes()
+    state.write_bytes(blob[: len(blob) // 2])
+    capsys.readouterr()
+    resume = [a if a != "2" else "4" for a in args]  # 4 steps in all, from the checkpoint
+    assert main([*resume, "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    _assert_one_line_error(2, err, "cannot resume from", "training_state.pt", "drop --resume")
