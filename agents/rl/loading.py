@@ -222,8 +222,9 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
     """An SB3 model with ``model.env_kwargs``: the Painting-v0 kwargs it was trained with, so
     ``gymnasium.make("Painting-v0", target=..., **model.env_kwargs)`` recreates its env.
 
-    With the ``agent.json`` that training writes beside the zip, nothing is unpickled: the
-    zip's pickled entries are rebuilt from it (see :func:`_no_pickle_objects`).
+    Nothing is ever unpickled (an SB3 zip's pickled entries can run code): every pickled entry
+    is rebuilt from the ``agent.json`` that training writes beside the zip (see
+    :func:`_no_pickle_objects`), and a zip without one is refused with ``ValueError``.
     """
     from agents.rl.training import ALGOS
 
