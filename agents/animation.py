@@ -1,62 +1,11 @@
 """GIF animations of a painting: stroke by stroke, and over the optimisation steps.
 
-Why frames are grouped: a 200-stroke painting as 200 frames is a slow, heavy GIF; ~40 frames
-(strokes grouped evenly, the finished painting held at the end) shows the same story in
-~100-300 kB for a 64 px painting shown at 128 px.
+The writer lives in :mod:`painters.gif` (the one GIF writer of the project); these names stay
+importable from here.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from pathlib import Path
+from painters.gif import MAX_FRAMES, frame_indices, write_gif
 
-import numpy as np
-from PIL import Image
-
-from painters.io import atomic_write
-
-MAX_FRAMES = 30
-
-
-def frame_indices(n: int, max_frames: int = MAX_FRAMES) -> list[int]:
-    """Up to ``max_frames`` indices in [0, n), evenly spread, always ending on ``n - 1``."""
-    if n <= 0:
-        return []
-    k = max(1, min(n, int(max_frames)))
-    return sorted({int(round(x)) for x in np.linspace(0, n - 1, k)} | {n - 1})
-
-
-def write_gif(
-    frames: Sequence[np.ndarray],
-    path: str | os.PathLike,
-    *,
-    duration_ms: int = 80,
-    hold_last_ms: int = 1500,
-    scale: int = 1,
-) -> Path:
-    """Write uint8 RGB frames (H, W, 3) as a looping GIF, atomically (temp file + rename).
-
-    ``scale`` enlarges each frame by pixel repetition (a 64 px painting is tiny on screen).
-    """
-    if len(frames) == 0:
-        raise ValueError("write_gif needs at least one frame")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    imgs = []
-    for f in frames:
-        a = np.asarray(f)
-        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
-            raise ValueError(f"GIF frames must be uint8 (H, W, 3), got {a.dtype} {a.shape}")
-        if scale > 1:
-            a = a.repeat(scale, 0).repeat(scale, 1)
-        imgs.append(Image.fromarray(a))
-    durations = [duration_ms] * len(imgs)
-    durations[-1] = max(duration_ms, hold_last_ms)
-    return atomic_write(
-        path,
-        lambda fh: imgs[0].save(
-            fh, format="GIF", save_all=True, append_images=imgs[1:], duration=durations,
-            loop=0, optimize=True,
-        ),
-    )  # fmt: skip
+__all__ = ["MAX_FRAMES", "frame_indices", "write_gif"]

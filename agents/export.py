@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from painters.export import DEFAULT_BRUSH, Painting, save_svg
 from painters.io import atomic_write
+from painters.painting import Painting
+from painters.renderers.base import DEFAULT_BRUSH
+from painters.svg import save_svg
 
 STROKE_FILES = ("strokes.npz", "strokes.json", "painting.svg")
 

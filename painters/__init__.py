@@ -5,6 +5,7 @@ compositing, distances and stroke datasets.
 >>> r = painters.get_renderer("mypaint", size=64, seed=0)
 >>> strokes = r.render(painters.random_actions(8, rng=0))   # uint8 (8, 64, 64, 4)
 >>> painter = painters.load_painter("default")               # (B, 12) -> (B, 4, 64, 64)
+>>> image = painters.render(painters.random_actions(8, rng=0), "neural")  # uint8 (64, 64, 3)
 
 Names that need torch are imported on first use (PEP 562), so dataset workers and the real
 renderer start without paying torch's import time. (The replay function lives in
@@ -25,6 +26,7 @@ from painters.actions import (
     validate_actions,
 )
 from painters.renderers import get_renderer
+from painters.renderers.base import DEFAULT_BRUSH
 
 _LAZY = {
     "blank_canvas": "painters.compositing",
@@ -32,11 +34,13 @@ _LAZY = {
     "over_sequence": "painters.compositing",
     "get_distance": "painters.distances",
     "fidelity": "painters.evaluation",
-    "Painting": "painters.export",
-    "load_strokes": "painters.export",
-    "render_painting": "painters.export",
-    "save_svg": "painters.export",
-    "to_svg": "painters.export",
+    "Painting": "painters.painting",
+    "load_strokes": "painters.painting",
+    "render": "painters.rendering",
+    "resolve_renderer": "painters.rendering",
+    "render_painting": "painters.rerender",
+    "save_svg": "painters.svg",
+    "to_svg": "painters.svg",
     "load_painter": "painters.loading",
     "resolve_device": "painters.loading",
     "NeuralPainter": "painters.models",
@@ -48,10 +52,13 @@ if TYPE_CHECKING:
     from painters.compositing import blank_canvas, over, over_sequence
     from painters.distances import get_distance
     from painters.evaluation import fidelity
-    from painters.export import Painting, load_strokes, render_painting, save_svg, to_svg
     from painters.loading import load_painter, resolve_device
     from painters.models import NeuralPainter
+    from painters.painting import Painting, load_strokes
+    from painters.rendering import render, resolve_renderer
     from painters.replaying import replay, replay_windows
+    from painters.rerender import render_painting
+    from painters.svg import save_svg, to_svg
 
 
 def __getattr__(name: str) -> Any:
@@ -69,6 +76,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "ACTION_DIM",
     "ACTION_NAMES",
+    "DEFAULT_BRUSH",
     "NeuralPainter",
     "Painting",
     "blank_canvas",
@@ -81,10 +89,12 @@ __all__ = [
     "over",
     "over_sequence",
     "random_actions",
+    "render",
     "render_painting",
     "replay",
     "replay_windows",
     "resolve_device",
+    "resolve_renderer",
     "save_svg",
     "to_env_action",
     "to_svg",

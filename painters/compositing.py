@@ -41,6 +41,21 @@ def blank_canvas(
     return bg.expand(batch, 3, h, w).clone()
 
 
+def coverage_weights(alphas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For alphas (B, N, H, W) laid in order: the weight of each stroke's colour in the final
+    canvas, a_i · Π_{j>i} (1 − a_j), and the background's, Π_j (1 − a_j).
+
+    "Over" is linear in the colours once the coverage is fixed:
+    canvas = background · T + Σ_i colour_i · w_i, which makes colours a cheap least-squares fit.
+    """
+    keep = 1.0 - alphas
+    # transmittance above stroke i: product over later strokes (reverse exclusive cumprod)
+    rev = torch.flip(keep, [1])
+    excl = torch.cumprod(torch.cat([torch.ones_like(rev[:, :1]), rev[:, :-1]], 1), 1)
+    above = torch.flip(excl, [1])
+    return alphas * above, above[:, 0] * keep[:, 0]
+
+
 def over_numpy(canvas: np.ndarray, stroke: np.ndarray) -> np.ndarray:
     """numpy "over": canvas float (H, W, 3) in [0, 1], stroke uint8 or float (H, W, 4)."""
     s = stroke.astype(np.float32) / 255.0 if stroke.dtype == np.uint8 else stroke

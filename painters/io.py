@@ -55,7 +55,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def is_temp_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a leftover temp file of :func:`atomic_write` (safe to delete)."""
-    name = Path(path).name
-    return name.startswith(".") and name.endswith(".tmp")
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (its type name if empty): errors are reported
+    as one line naming the fix, never as a traceback or a multi-line dump."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +24,7 @@ def replay(
     height: int | None = None,
     stroke_scale: float = 1.0,
     batch_size: int = 256,
+    device: str | torch.device = "cpu",
 ) -> np.ndarray:
     """Re-render a painting: uint8 (H, W, 3).
 
@@ -34,32 +34,42 @@ def replay(
     folder's ``painting.png`` at any aspect ratio (tiled paintings keep each stroke's 64 px
     window, so the neural replay is exact).
 
-    ``renderer`` is a renderer name (``"mypaint"``, ``"simple"``), a :class:`Renderer`, or a
-    neural painter module ``(B, 12) -> (B, 4, 64, 64)`` (then ``size`` must be the painter's).
+    ``renderer`` is any spec of :func:`painters.rendering.resolve_renderer`: ``"mypaint"``,
+    ``"simple"``, a :class:`Renderer`, ``"neural"`` (the bundled default painter), a painter
+    folder or bundled name, or a neural painter module ``(B, 12) -> (B, 4, 64, 64)`` (then
+    ``size`` must be the painter's).
     Real renderers paint at any ``size`` (or ``width`` × ``height``); this is how a painting made
     with a neural painter is re-rendered with the real brush. ``brush`` defaults to the saved
     painting's brush, else ``classic/dry_brush``.
     """
-    if isinstance(actions, str | os.PathLike) or hasattr(actions, "save_npz"):
-        return _replay_saved(actions, renderer, size, seed, brush, width, height)
-    a = A.validate_actions(actions)
-    if isinstance(renderer, torch.nn.Module):
-        return _replay_neural(a, renderer, size, background, batch_size)
-    from painters.renderers import Renderer, get_renderer
+    from painters.rendering import resolve_renderer
 
-    r = (
-        renderer
-        if isinstance(renderer, Renderer)
-        else get_renderer(renderer, size=size, brush=brush or "classic/dry_brush", seed=seed)
-    )
+    if isinstance(actions, str | os.PathLike) or hasattr(actions, "save_npz"):
+        spec = resolve_renderer(renderer, device=device) if renderer == "neural" else renderer
+        return _replay_saved(actions, spec, size, seed, brush, width, height)
+    a = A.validate_actions(actions)
+    r = resolve_renderer(renderer, size, brush=brush, seed=seed, device=device)
+    if isinstance(r, torch.nn.Module):
+        return _replay_neural(a, r, size, background, batch_size, seed)
     kwargs = {"background": background, "width": width or size, "height": height or size}
     if stroke_scale != 1.0:
         kwargs["stroke_scale"] = stroke_scale
     return r.paint(a, **kwargs)
 
 
+def _draw(painter: torch.nn.Module, acts: torch.Tensor, start: int = 0, seed: int = 0):
+    """The painter's strokes for ``acts``; a stochastic painter (GAN, VAE) draws stroke i's
+    texture from (seed, i), so a replay is the same every time."""
+    if not getattr(painter, "stochastic", False):
+        return painter(acts)
+    from painters.models.textured import noise_for_indices
+
+    noise = noise_for_indices(painter, range(start, start + len(acts)), acts.device, seed)
+    return painter(acts, noise=noise)
+
+
 @torch.no_grad()
-def _replay_neural(a, painter, size, background, batch_size) -> np.ndarray:
+def _replay_neural(a, painter, size, background, batch_size, seed: int = 0) -> np.ndarray:
     dev = next(iter(painter.parameters()), torch.empty(0)).device
     psize = getattr(painter, "size", 64)
     if size != psize:
@@ -67,26 +77,25 @@ def _replay_neural(a, painter, size, background, batch_size) -> np.ndarray:
     canvas = blank_canvas(1, size, background, device=dev)
     acts = torch.from_numpy(a).to(dev)
     for i in range(0, len(acts), batch_size):
-        strokes = painter(acts[i : i + batch_size])
+        strokes = _draw(painter, acts[i : i + batch_size], i, seed)
         for s in strokes:
             canvas = over(canvas, s[None])
     return to_uint8(canvas[0])
 
 
 def _replay_saved(source, renderer, size, seed, brush, width, height) -> np.ndarray:
-    from painters.export import load_strokes
+    from painters.painting import load_strokes
 
     painting = load_strokes(source) if isinstance(source, str | os.PathLike) else source
     bg = tuple(int(c) for c in painting.background)
     if isinstance(renderer, torch.nn.Module):
-        windows = _windows_of(source)
-        if windows is not None:
-            local, win = windows
+        if painting.local_actions is not None:
+            local, win = painting.local_actions, painting.windows
             return replay_windows(renderer, local, win, painting.width, painting.height, bg)[0]
         if (painting.width, painting.height) != (size, size):
             raise ValueError(
                 f"this {painting.width}x{painting.height} painting has no stroke windows; "
-                "re-render it with painters.export.render_painting(painting, 'neural')"
+                "re-render it with painters.render(painting, 'neural', size=...)"
             )
         return replay(painting.actions, renderer, size, background=bg)
     w = width or painting.width
@@ -102,16 +111,6 @@ def _replay_saved(source, renderer, size, seed, brush, width, height) -> np.ndar
         height=h,
         stroke_scale=painting.stroke_scale,
     )
-
-
-def _windows_of(source) -> tuple[np.ndarray, np.ndarray] | None:
-    """A tiled painting's per-stroke 64 px actions and window origins, if saved."""
-    if not isinstance(source, str | os.PathLike) or Path(source).suffix != ".npz":
-        return None
-    with np.load(source, allow_pickle=False) as z:
-        if "local_actions" in z and "windows" in z:
-            return np.asarray(z["local_actions"], np.float32), np.asarray(z["windows"])
-    return None
 
 
 @torch.no_grad()
@@ -133,7 +132,7 @@ def replay_windows(
     canvas = blank_canvas(1, (height, width), background, device=dev)[0]
     want = {int(i) for i in frames_at}
     frames = []
-    strokes = painter(torch.from_numpy(np.asarray(local_actions, np.float32)).to(dev))
+    strokes = _draw(painter, torch.from_numpy(np.asarray(local_actions, np.float32)).to(dev))
     for i, ((x, y), s) in enumerate(zip(np.asarray(windows).tolist(), strokes, strict=True)):
         view = canvas[:, y : y + tile, x : x + tile]
         view.copy_(over(view[None], s[None])[0])

@@ -9,7 +9,6 @@ are the actions in, and the observation and distances out.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +23,6 @@ from painters.loading import load_painter, resolve_device
 from painting_env.targets import TargetSet, TargetSource
 
 OBS_MODES = ("dict", "compact")
-REAL_RENDERERS = ("mypaint", "simple")
 DEFAULT_MAX_STROKES = 50
 #: Upper bound of the per-episode stroke index base drawn for real renderers' texture seeds.
 STROKE_BASE_RANGE = 2**31
@@ -40,34 +38,36 @@ class StrokeSource:
     """
 
     def __init__(self, renderer, size: int, device: torch.device, brush: str) -> None:
-        from painters.renderers import Renderer, get_renderer
+        from painters.renderers import Renderer
+        from painters.rendering import resolve_renderer
 
         self.size, self.device = size, device
         self.real: Renderer | None = None
         self.painter: torch.nn.Module | None = None
         self.clamp = False
-        if isinstance(renderer, Renderer):
-            if renderer.size != size:
-                raise ValueError(f"renderer draws {renderer.size} px strokes but size={size}")
-            self.real = renderer
-        elif isinstance(renderer, str) and renderer in REAL_RENDERERS:
-            self.real = get_renderer(renderer, size=size, brush=brush, seed=0)
-        elif isinstance(renderer, torch.nn.Module) and not hasattr(renderer, "save_pretrained"):
-            self.painter = renderer.to(device).eval()
+        r = resolve_renderer(renderer, size, brush=brush, seed=0, device=device)
+        if isinstance(r, Renderer):
+            if r.size != size:
+                raise ValueError(f"renderer draws {r.size} px strokes but size={size}")
+            self.real = r
+        elif not hasattr(r, "save_pretrained"):
+            self.painter = r.to(device).eval()
             self.clamp = True  # an arbitrary module may leave [0, 1]
-        elif isinstance(renderer, str | os.PathLike | torch.nn.Module):
-            name = "default" if renderer == "neural" else renderer
-            self.painter = load_painter(name, device)
         else:
-            raise ValueError(
-                f"unknown renderer {renderer!r}; use 'neural', 'mypaint', 'simple', a painter "
-                "folder or a painter module"
-            )
+            self.painter = load_painter(r, device)
         self.name = self.real.name if self.real is not None else "neural"
 
     def __call__(self, actions: torch.Tensor, indices: np.ndarray) -> torch.Tensor:
         if self.painter is not None:
-            strokes = self.painter(actions)
+            if getattr(self.painter, "stochastic", False):
+                from painters.models.textured import noise_for_indices
+
+                # texture noise seeded by each stroke's number, which the env draws from its
+                # np_random: same seed → same episode
+                noise = noise_for_indices(self.painter, indices, actions.device)
+                strokes = self.painter(actions, noise=noise)
+            else:
+                strokes = self.painter(actions)
             if strokes.shape[-1] != self.size or strokes.shape[-2] != self.size:
                 strokes = F.interpolate(
                     strokes, size=(self.size, self.size), mode="bilinear", antialias=True

@@ -10,6 +10,8 @@ from painters import actions as A
 REFERENCE_SIZE = 64
 #: Points sampled along each stroke's curve.
 CURVE_POINTS = 100
+#: The MyPaint brush everything defaults to (the one the neural painters learned).
+DEFAULT_BRUSH = "classic/dry_brush"
 
 
 def pressure_profile(entry: np.ndarray, middle: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -1,0 +1,245 @@
+"""The optimiser: Adam with a cosine schedule on stroke parameters, through the painter and
+vectorised "over" compositing; progressive groups (:func:`optimise_strokes`) and the colour fit
+with coverage fixed (:func:`refine_colours`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from agents.gradient.config import TILE, Callback, GradientConfig, Loss, RealAlphas
+from agents.gradient.losses import make_loss
+from agents.gradient.parametrisation import StrokeParams, _logit, init_actions
+from painters import actions as A
+from painters.compositing import coverage_weights
+from painters.schedule import cosine_lr
+
+
+def composite(base: torch.Tensor, strokes: torch.Tensor, alpha: torch.Tensor | None = None):
+    """Lay strokes (B, n, 4, H, W) over ``base`` (B, 3, H, W) in order, vectorised.
+
+    Same result as n calls of :func:`painters.compositing.over`, but as one reverse cumulative
+    product (the weight of stroke i is a_i · Π_{j>i} (1 − a_j)), which is several times faster
+    to differentiate than a Python loop of n small operations. ``alpha`` (B, n, H, W) overrides
+    the strokes' own alpha (used for the real-brush proxy).
+    """
+    a = strokes[:, :, 3] if alpha is None else alpha
+    w, t_bg = coverage_weights(a)
+    return base * t_bg[:, None] + (w[:, :, None] * strokes[:, :, :3]).sum(1)
+
+
+def _composite(
+    painter,
+    base: torch.Tensor,
+    raw: torch.Tensor,
+    params: StrokeParams,
+    mask: torch.Tensor | None = None,
+    residual: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Lay the strokes of ``raw`` (B, n, P) over ``base``: (neural canvas, proxy canvas).
+
+    ``mask`` (B, n) of 0/1 switches strokes off (items of a batch with fewer strokes). With
+    ``residual`` (B, n, H, W) = real alpha − neural alpha at the last real render, the proxy
+    canvas uses the real brush's coverage (straight-through: values of the real brush,
+    gradients of the painter); without it the proxy is ``None``.
+    """
+    b, n, _ = raw.shape
+    strokes = painter(params.decode(raw).reshape(b * n, A.ACTION_DIM))
+    strokes = strokes.view(b, n, *strokes.shape[1:])
+    alpha = strokes[:, :, 3]
+    if mask is not None:
+        alpha = alpha * mask[:, :, None, None]
+    canvas = composite(base, strokes, alpha)
+    if residual is None:
+        return canvas, None
+    a = alpha + residual
+    a = a + (a.clamp(0.0, 1.0) - a).detach()
+    if mask is not None:
+        a = a * mask[:, :, None, None]
+    return canvas, composite(base, strokes, a)
+
+
+def _optimise(
+    painter,
+    base: torch.Tensor,
+    target: torch.Tensor,
+    logits: torch.Tensor,
+    loss_fn: Loss,
+    steps: int,
+    lr: float,
+    callback: Callback | None,
+    info: dict,
+    snapshot_every: int,
+    real_alphas: RealAlphas | None = None,
+    real_weight: float = 1.0,
+    refresh_every: int = 5,
+    *,
+    params: StrokeParams,
+    mask: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Adam with a cosine schedule (lr → lr/10) on the parameters ``logits`` (see
+    :class:`StrokeParams`); returns (parameters, canvas).
+
+    With ``real_alphas`` (actions (B, n, 12) → real brush coverage (B, n, H, W)), the loss adds
+    ``real_weight`` × the loss of the real-brush proxy canvas, re-rendered every
+    ``refresh_every`` steps: the optimiser then paints for the real brush, texture included.
+    """
+    logits = logits.detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([logits], lr=lr)
+    residual = None
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = cosine_lr(lr, step, max(1, steps))
+        if real_alphas is not None and step % refresh_every == 0:
+            with torch.no_grad():
+                acts = params.decode(logits)
+                neural = painter(acts.reshape(-1, A.ACTION_DIM))[:, 3].view(*acts.shape[:2], -1)
+                real = real_alphas(acts).to(neural).flatten(2)
+                residual = (real - neural).view(*acts.shape[:2], *target.shape[-2:])
+        canvas, proxy = _composite(painter, base, logits, params, mask, residual)
+        loss = loss_fn(canvas, target).sum()
+        if proxy is not None:
+            loss = loss + real_weight * loss_fn(proxy, target).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if callback is not None:
+            snap = step % snapshot_every == 0 or step == steps - 1
+            callback(
+                {**info, "kind": "step", "step": step, "steps": steps,
+                 "loss": float(loss.detach()) / len(target), "canvas": canvas.detach() if snap else None}
+            )  # fmt: skip
+    with torch.no_grad():
+        canvas, _ = _composite(painter, base, logits, params, mask)
+    return logits.detach(), canvas
+
+
+def optimise_strokes(
+    painter: torch.nn.Module,
+    targets: torch.Tensor,
+    config: GradientConfig | None = None,
+    *,
+    backgrounds: torch.Tensor | None = None,
+    n_strokes: int | None = None,
+    loss_fn: Loss | None = None,
+    callback: Callback | None = None,
+    generator: torch.Generator | None = None,
+    real_alphas: RealAlphas | None = None,
+    counts: Sequence[int] | None = None,
+    init_fn=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paint a batch of 64 px targets: returns (actions (B, N, 12) in [0, 1], canvas (B, 3, H, W)).
+
+    ``targets`` float (B, 3, 64, 64) in [0, 1]; ``backgrounds`` the canvases to paint on
+    (default: blank). The painter runs once per step on all B·group strokes. ``counts``: strokes
+    of each batch item (≤ N; default N): item b keeps its first ``counts[b]`` strokes, the others
+    are switched off (zero coverage) and should be dropped by the caller.
+    """
+    cfg = config or GradientConfig()
+    n_strokes = cfg.strokes if n_strokes is None else n_strokes
+    if targets.ndim != 4 or targets.shape[1] != 3:
+        raise ValueError(f"targets must be (B, 3, H, W) in [0, 1], got {tuple(targets.shape)}")
+    psize = getattr(painter, "size", TILE)
+    if targets.shape[-2:] != (psize, psize):
+        raise ValueError(
+            f"this painter draws {psize} px strokes; give {psize} px targets, "
+            f"got {tuple(targets.shape[-2:])}"
+        )
+    dev = targets.device
+    loss_fn = loss_fn or make_loss(cfg.loss)
+    gen = generator or torch.Generator().manual_seed(cfg.seed)
+    if backgrounds is None:
+        bg = torch.tensor(cfg.background, dtype=torch.float32, device=dev) / 255.0
+        backgrounds = bg.view(1, 3, 1, 1).expand_as(targets).clone()
+    canvas = backgrounds.detach()
+    sizes = cfg.group_sizes(n_strokes)
+    steps = cfg.steps_per_group(n_strokes)
+    mask = None
+    if counts is not None:
+        if len(counts) != len(targets) or max(counts) > n_strokes or min(counts) < 0:
+            raise ValueError(f"counts must be {len(targets)} values in [0, {n_strokes}]")
+        idx = torch.arange(n_strokes, device=dev)
+        mask = (idx[None] < torch.as_tensor(list(counts), device=dev)[:, None]).float()
+    palette = None
+    if cfg.palette is not None:
+        palette = torch.tensor(cfg.palette, dtype=torch.float32, device=dev)
+    params = StrokeParams(cfg, palette)
+    all_logits = []
+    first = 0
+    for g, n in enumerate(sizes):
+        frac = g / max(1, len(sizes) - 1)
+        size = cfg.size_range(cfg.coarse_size + (cfg.fine_size - cfg.coarse_size) * frac)
+        # init_fn (same arguments as init_actions) proposes a group's first strokes instead,
+        # e.g. a trained agent's (agents.agent_painting.agent_init_fn)
+        init = (init_fn or init_actions)(canvas.cpu(), targets.cpu(), n, size, gen).to(dev)
+        info = {"stage": "group", "group": g, "groups": len(sizes)}
+        m = None if mask is None else mask[:, first : first + n]
+        logits, new_canvas = _optimise(
+            painter, canvas, targets, params.encode(init), loss_fn, steps, cfg.lr, callback,
+            info, cfg.snapshot_every, params=params, mask=m,
+        )  # fmt: skip
+        all_logits.append(logits)
+        canvas = new_canvas
+        first += n
+    logits = torch.cat(all_logits, 1)
+    base = backgrounds.detach()
+    if cfg.refine() > 0:
+        info = {"stage": "refine", "group": len(sizes), "groups": len(sizes)}
+        logits, canvas = _optimise(
+            painter, base, targets, logits, loss_fn, cfg.refine(), cfg.lr * 0.2, callback,
+            info, cfg.snapshot_every, real_alphas, cfg.real_weight, params=params, mask=mask,
+        )  # fmt: skip
+    if palette is not None:
+        # snap every stroke to its strongest palette colour, then let the geometry adapt
+        fixed = StrokeParams(cfg, colours=params.snap(logits))
+        logits = fixed.encode(params.decode(logits))
+        params = fixed
+        info = {"stage": "palette", "group": len(sizes), "groups": len(sizes)}
+        logits, canvas = _optimise(
+            painter, base, targets, logits, loss_fn, cfg.snap_steps(), cfg.lr * 0.2, callback,
+            info, cfg.snapshot_every, real_alphas, cfg.real_weight, params=params, mask=mask,
+        )  # fmt: skip
+    return params.decode(logits).clamp(0.0, 1.0), canvas
+
+
+def refine_colours(
+    actions: torch.Tensor,
+    targets: torch.Tensor,
+    alphas: Sequence[torch.Tensor],
+    *,
+    backgrounds: torch.Tensor | None = None,
+    weights: Sequence[float] | None = None,
+    steps: int = 150,
+    lr: float = 0.05,
+) -> torch.Tensor:
+    """Re-fit the strokes' colours, keeping their shapes: minimise Σ_k weight_k · MSE(canvas_k,
+    target), where canvas_k composites the coverage maps ``alphas[k]`` (B, N, H, W).
+
+    Why: with ``alphas = [neural, real]`` (the real brush's coverage of the same strokes, same
+    texture seed) the colours compensate the brush texture the painter cannot predict, so the
+    real re-render tells the same picture as the neural one. Geometry is untouched.
+    """
+    b, n, _ = actions.shape
+    weights = list(weights) if weights is not None else [1.0] * len(alphas)
+    if backgrounds is None:
+        backgrounds = torch.ones_like(targets)
+    terms = []
+    for a in alphas:
+        w, t_bg = coverage_weights(a.to(targets.dtype))
+        terms.append((w.flatten(2), backgrounds * t_bg[:, None]))
+    logits = _logit(actions[..., A.RED : A.BLUE + 1].detach()).requires_grad_(True)
+    opt = torch.optim.Adam([logits], lr=lr)
+    hw = targets.shape[-2:]
+    for _ in range(steps):
+        col = torch.sigmoid(logits)  # (B, N, 3)
+        loss = 0.0
+        for k, (w, base) in enumerate(terms):
+            canvas = base + torch.einsum("bnp,bnc->bcp", w, col).view(b, 3, *hw)
+            loss = loss + weights[k] * (canvas - targets).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    out = actions.detach().clone()
+    out[..., A.RED : A.BLUE + 1] = torch.sigmoid(logits.detach())
+    return out

@@ -1,0 +1,127 @@
+"""Painting for the real brush: the MyPaint brush's coverage of the strokes being optimised
+(:func:`mypaint_alphas`, :func:`indexed_alphas`) and the last joint colour fit of a painting for
+the neural and the real canvas (:func:`finish_colours`).
+
+Why a module: this is the only part of gradient painting that needs libmypaint. Without it the
+fit is skipped with a warning (the neural painting stands); any other failure, such as a
+mistyped brush name, is an error, never silently a worse painting.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.gradient.config import TILE, GradientConfig, RealAlphas
+from agents.gradient.optimiser import refine_colours
+from agents.gradient.tiles import window_alphas
+from painters.compositing import from_uint8
+from painters.renderers.base import DEFAULT_BRUSH
+from painters.replaying import replay_windows as composite_windows
+
+
+def real_renderer(size: int, brush: str, seed: int):
+    """The MyPaint renderer the re-render will use, or ``None`` (with a warning) when libmypaint
+    is missing. An unknown brush raises: the fit must not be dropped for a typo."""
+    from painters.renderers import get_renderer
+    from painters.renderers.mypaint import MyPaintUnavailable
+
+    try:
+        return get_renderer("mypaint", size, brush=brush, seed=seed)
+    except MyPaintUnavailable as e:
+        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        warnings.warn(f"real-brush fit skipped: {text}", RuntimeWarning, stacklevel=3)
+        return None
+
+
+def mypaint_alphas(
+    seed: int = 0, brush: str = DEFAULT_BRUSH, start_index: int = 0
+) -> RealAlphas | None:
+    """A ``real_alphas`` function for the real MyPaint brush at 64 px (its texture is nearly the
+    same at any render size for the same seed), or ``None`` if libmypaint is not available.
+
+    Stroke i of image b gets global index ``start_index + i``: the index the re-render gives it.
+    """
+    renderer = real_renderer(TILE, brush, seed)
+    if renderer is None:
+        return None
+
+    def real(actions: torch.Tensor) -> torch.Tensor:
+        acts = actions.detach().cpu().numpy().astype(np.float32)
+        out = np.empty(acts.shape[:2] + (TILE, TILE), np.float32)
+        for b in range(acts.shape[0]):
+            rgba = renderer.render(np.clip(acts[b], 0.0, 1.0), start_index=start_index)
+            out[b] = rgba[..., 3].astype(np.float32) / 255.0
+        return torch.from_numpy(out)
+
+    return real
+
+
+def finish_colours(
+    painter: torch.nn.Module,
+    local: np.ndarray,
+    windows: np.ndarray,
+    target: torch.Tensor,
+    cfg: GradientConfig,
+    real_seed: int,
+) -> tuple[np.ndarray, torch.Tensor | None]:
+    """Last step of a painting: re-fit all colours jointly for the neural canvas and the real
+    brush's (same texture seed, global stroke indices), weights 1 and ``real_weight``.
+
+    Why: tiles are refined one class at a time, so the real-brush fit of early tiles never sees
+    the strokes laid over them later; one colour fit over the whole canvas (cheap: colours are
+    linear once coverage is fixed, see :func:`refine_colours`) makes the real re-render tell the
+    same picture. Skipped (returns ``None``) without libmypaint or when the coverage maps would
+    take too much memory."""
+    h, w = target.shape[-2:]
+    n = len(local)
+    if n == 0 or n * h * w > 40_000_000:
+        return local, None
+    k = max(1, int(cfg.finish_scale))
+    renderer = real_renderer(TILE * k, cfg.brush, real_seed)
+    if renderer is None:  # no libmypaint: the neural painting stands as it is
+        return local, None
+    dev = target.device
+    with torch.no_grad():
+        acts = torch.from_numpy(np.ascontiguousarray(local, np.float32)).to(dev)
+        neural = painter(acts)[:, 3]
+    # the real brush at k× the painting's scale, coverage box-averaged back: re-renders are
+    # made at 512 px and more, where the texture is finer than at 64 px
+    clipped = np.clip(local, 0.0, 1.0)
+    real = torch.empty(n, TILE, TILE)
+    for c0 in range(0, n, 16):
+        a = renderer.render(clipped[c0 : c0 + 16], start_index=c0)[..., 3]
+        a = torch.from_numpy(a.astype(np.float32) / 255.0)[:, None]
+        real[c0 : c0 + 16] = F.avg_pool2d(a, k)[:, 0] if k > 1 else a[:, 0]
+    alphas = [
+        window_alphas(neural.float().cpu(), windows, w, h),
+        window_alphas(real, windows, w, h),
+    ]
+    bg = torch.tensor(cfg.background, dtype=torch.float32).view(1, 3, 1, 1) / 255.0
+    t = target.detach().float().cpu()[None]
+    new = refine_colours(
+        torch.from_numpy(np.ascontiguousarray(local, np.float32))[None], t,
+        [a[None] for a in alphas], backgrounds=bg.expand_as(t), weights=[1.0, cfg.finish_real_weight],
+        steps=cfg.finish_steps,
+    )[0].numpy()  # fmt: skip
+    frames, _ = composite_windows(painter, new, windows, w, h, cfg.background)
+    return new.astype(np.float32), from_uint8(frames).to(dev)
+
+
+def indexed_alphas(seed: int, first: list[int], brush: str = DEFAULT_BRUSH) -> RealAlphas | None:
+    """Real-brush coverage where batch item j's strokes have global indices first[j], ..."""
+    renderer = real_renderer(TILE, brush, seed)
+    if renderer is None:
+        return None
+
+    def real(actions: torch.Tensor) -> torch.Tensor:
+        acts = np.clip(actions.detach().cpu().numpy().astype(np.float32), 0.0, 1.0)
+        out = np.empty(acts.shape[:2] + (TILE, TILE), np.float32)
+        for j in range(acts.shape[0]):
+            out[j] = renderer.render(acts[j], start_index=first[j])[..., 3] / np.float32(255.0)
+        return torch.from_numpy(out)
+
+    return real
