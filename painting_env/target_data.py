@@ -38,7 +38,9 @@ import numpy as np
 from painters.io import atomic_write, atomic_write_bytes, atomic_write_text
 
 #: Bumped when the crop recipe changes, so old shards are rebuilt instead of re-used.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Bumped when decoding/shrinking changes (invalidates the decoded-image cache).
+DECODE_VERSION = 1
 CROP_SIZE = 128
 #: Decoded sources are shrunk to this shorter side first (crops never need more detail).
 MAX_SHORT_SIDE = 1024
@@ -46,9 +48,12 @@ MAX_SHORT_SIDE = 1024
 MIN_PHOTO_SIDE = 240
 #: Standard deviation (of [0, 1] grey at 64 px) below which an image is near-uniform: skipped.
 MIN_STD = 0.04
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+#: Crops flatter than this (grey standard deviation, [0, 1]) are redrawn (a few tries).
+MIN_CROP_STD = 0.03
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 #: Folders and file-name words of packaged images that are UI, logos or previews, not pictures.
-SKIP_DIRS = ("icons", "pixmaps", "doc", "plymouth", "debian-logos", "ui", "tools", "shapes")
+SKIP_DIRS = ("icons", "pixmaps", "doc", "plymouth", "debian-logos", "ui", "tools", "shapes",
+             "Help", "Costumes")  # fmt: skip
 SKIP_WORDS = ("screenshot", "preview", "thumb", "logo")
 
 #: Debian packages with photos or painted art (wallpapers), and the photo-stamp package.
@@ -62,6 +67,7 @@ DEFAULT_PACKAGES = (
     "lomiri-wallpapers-20.04",
     "ukui-wallpapers",
     "sway-backgrounds",
+    "scratch",  # Media/Backgrounds: ~70 everyday photos (streets, rooms, nature), CC-BY-SA-3.0
 )
 STAMP_PACKAGE = "tuxpaint-stamps-default"
 #: Python wheels whose sample images are photos: (distribution, folder inside the wheel, licence).
@@ -396,21 +402,28 @@ def composite_sources(
 
 def random_crops(
     image: np.ndarray, n: int, rng: np.random.Generator, *, size: int = CROP_SIZE,
-    min_frac: float = 0.15, min_side: int = 48,
+    min_frac: float = 0.15, min_side: int = 48, min_std: float = MIN_CROP_STD, tries: int = 8,
 ) -> np.ndarray:  # fmt: skip
     """``n`` random square crops (side log-uniform from ``min_frac`` to 100 % of the shorter side,
-    at least ``min_side`` px), area-resized to ``size``, half of them mirrored. uint8 (n, s, s, 3)."""
+    at least ``min_side`` px), area-resized to ``size``, half of them mirrored. uint8 (n, s, s, 3).
+
+    A crop whose grey standard deviation is below ``min_std`` (a patch of smooth sky or of a
+    gradient wallpaper: nothing to paint) is redrawn, up to ``tries`` times, then kept.
+    """
     h, w = image.shape[:2]
     short = min(h, w)
     lo = min(short, max(min_side, min_frac * short))
     out = np.empty((n, size, size, 3), np.uint8)
     for k in range(n):
-        u, fx, fy, flip = rng.random(4)
-        side = max(1, min(short, round(lo * (short / lo) ** u)))
-        y0, x0 = int(fy * (h - side + 1)), int(fx * (w - side + 1))
-        crop = image[y0 : y0 + side, x0 : x0 + side]
-        interp = cv2.INTER_AREA if side >= size else cv2.INTER_CUBIC
-        crop = cv2.resize(crop, (size, size), interpolation=interp)
+        for _ in range(max(1, tries)):
+            u, fx, fy, flip = rng.random(4)
+            side = max(1, min(short, round(lo * (short / lo) ** u)))
+            y0, x0 = int(fy * (h - side + 1)), int(fx * (w - side + 1))
+            crop = image[y0 : y0 + side, x0 : x0 + side]
+            interp = cv2.INTER_AREA if side >= size else cv2.INTER_CUBIC
+            crop = cv2.resize(crop, (size, size), interpolation=interp)
+            if cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).std() >= min_std * 255:
+                break
         out[k] = crop[:, ::-1] if flip < 0.5 else crop
     return out
 
@@ -467,7 +480,7 @@ class _Decoded:
     def __call__(self, s: Source) -> np.ndarray:
         if self.folder is None:
             return s.load()
-        key = json.dumps([s.name, s.meta, FORMAT_VERSION], sort_keys=True, default=str)
+        key = json.dumps([s.name, s.meta, DECODE_VERSION], sort_keys=True, default=str)
         path = self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.npy"
         if path.exists():
             try:
