@@ -182,15 +182,29 @@ def cli(args, images) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--agent", default="default", help="bundled name or agent folder")
-    p.add_argument("--images", nargs="*", type=Path, default=None)
+    p.add_argument(
+        "--images",
+        nargs="*",
+        type=Path,
+        default=None,
+        help="images to paint (None: the benchmark set)",
+    )
     p.add_argument("--limit", type=int, default=12, help="at most this many photos")
-    p.add_argument("--strokes", type=int, default=256)
-    p.add_argument("--grid", type=int, default=1)
+    p.add_argument("--strokes", type=int, default=256, help="strokes per painting")
+    p.add_argument("--grid", type=int, default=1, help="64 px tiles along the shorter side")
     p.add_argument("--sweep", action="store_true", help="levels x shares")
     p.add_argument("--gradient", action="store_true", help="agent+gradient vs gradient")
-    p.add_argument("--steps", type=int, nargs="*", default=[60, 30, 15])
+    p.add_argument(
+        "--steps",
+        type=int,
+        nargs="*",
+        default=[60, 30, 15],
+        help="gradient steps per group to compare",
+    )
     p.add_argument("--cli", action="store_true", help="also time scripts/paint.py")
     args = p.parse_args()
     torch.set_num_threads(1)

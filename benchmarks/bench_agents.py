@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strokes", type=int, default=64, help="strokes per episode")
     p.add_argument("--gradient", action="store_true", help="add gradient painting (64 px)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N photos (0: all)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="same seed -> same numbers")
     p.add_argument("--json", default=None, help="also write the results here")
     a = p.parse_args(argv)
 

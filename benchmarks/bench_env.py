@@ -76,9 +76,13 @@ def breakdown(steps: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer steps")
-    parser.add_argument("--renderers", default="neural,simple,mypaint")
+    parser.add_argument(
+        "--renderers", default="neural,simple,mypaint", help="comma-separated renderers to time"
+    )
     parser.add_argument("--sizes", default="64,256,1024", help="vector env batch sizes")
     parser.add_argument(
         "--threads",

@@ -40,13 +40,19 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--images", nargs="*", default=None)
-    p.add_argument("--strokes", type=int, default=200)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--render-size", type=int, default=256)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument(
+        "--images", nargs="*", default=None, help="images to paint (None: the benchmark set)"
+    )
+    p.add_argument("--strokes", type=int, default=200, help="strokes per painting")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument(
+        "--render-size", type=int, default=256, help="longer side of the real-brush re-render"
+    )
     p.add_argument("--no-real", action="store_true", help="skip the real brush re-render")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="same seed -> same numbers")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     files = args.images or sorted(

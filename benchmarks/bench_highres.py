@@ -59,11 +59,27 @@ def child(args: argparse.Namespace) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--strokes", type=int, default=2000)
-    p.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048])
-    p.add_argument("--renderers", nargs="+", default=["mypaint", "simple"])
-    p.add_argument("--layouts", nargs="+", default=["grid"], choices=("grid", "canvas"))
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument("--strokes", type=int, default=2000, help="strokes of the painting")
+    p.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1024, 2048],
+        help="longer sides of the re-renders, px",
+    )
+    p.add_argument(
+        "--renderers", nargs="+", default=["mypaint", "simple"], help="renderers to time"
+    )
+    p.add_argument(
+        "--layouts",
+        nargs="+",
+        default=["grid"],
+        choices=("grid", "canvas"),
+        help="stroke layouts: grid tiles or canvas-wide strokes",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--renderer", help=argparse.SUPPRESS)

@@ -51,10 +51,14 @@ def at_size(path: Path, w: int, h: int) -> np.ndarray:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--images", nargs="*", default=None)
-    p.add_argument("--strokes", type=int, default=300)
-    p.add_argument("--seed", type=int, default=0)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument(
+        "--images", nargs="*", default=None, help="images to paint (None: the benchmark set)"
+    )
+    p.add_argument("--strokes", type=int, default=300, help="strokes per painting")
+    p.add_argument("--seed", type=int, default=0, help="same seed -> same numbers")
     p.add_argument("--keep", default=None, help="keep the outputs in this folder")
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more paint.py args")
     args = p.parse_args()

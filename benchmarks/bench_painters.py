@@ -59,9 +59,11 @@ def train_samples_per_s(painter: NeuralPainter, device: torch.device, seconds: f
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("painters", nargs="*", help="checkpoint folders (the default is always run)")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (None: torch's)")
     p.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     a = p.parse_args()
     if a.threads:

@@ -111,10 +111,14 @@ def same_arrays(a: Path, b: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="N (default: cores)")
-    p.add_argument("--renderers", default="mypaint,simple")
-    p.add_argument("--sizes", default="64,256")
+    p.add_argument(
+        "--renderers", default="mypaint,simple", help="comma-separated renderers to time"
+    )
+    p.add_argument("--sizes", default="64,256", help="comma-separated canvas sizes, px")
     p.add_argument("--scale", type=float, default=1.0, help="multiply the stroke counts")
     p.add_argument(
         "--dataset", type=int, default=0, help="also time make_dataset.py with N strokes"
