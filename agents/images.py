@@ -2,7 +2,9 @@
 
 Why a module of its own: every script (paint, render, benchmarks) needs the same two promises:
 an unreadable image is a one-line error before anything is written, and a PNG on disk is
-either complete or absent (temp file in the same folder, then ``os.replace``).
+either complete or absent (temp file in the same folder, then ``os.replace``). The loader is
+:func:`painters.images.load_image`, the one the env uses too, so a file is the same target
+everywhere.
 """
 
 from __future__ import annotations
@@ -11,38 +13,12 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from painters.images import ImageError, load_image
 from painters.io import atomic_write
 
-
-class ImageError(ValueError):
-    """An image file that cannot be used as a target (missing, corrupt, unsupported)."""
-
-
-def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Read any Pillow-readable image as uint8 RGB (H, W, 3); one-line ``ImageError`` if not.
-
-    Transparent images are laid on white, the canvas colour, so what you see is what is painted.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise ImageError(f"no image file at {p}; give the path of a JPEG or PNG")
-    try:
-        with Image.open(p) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA", "P"):
-                im = im.convert("RGBA")
-                bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(bg, im)
-            rgb = np.array(im.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise ImageError(
-            f"cannot read {p} as an image (corrupt or unsupported format); give a JPEG or PNG"
-        ) from None
-    if rgb.ndim != 3 or min(rgb.shape[:2]) < 1:
-        raise ImageError(f"{p} has no pixels; give a non-empty image")
-    return np.ascontiguousarray(rgb)
+__all__ = ["ImageError", "center_square", "load_image", "resize", "save_png"]
 
 
 def center_square(image: np.ndarray) -> np.ndarray:
