@@ -31,7 +31,6 @@ from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import (
     VecEnv,
-    VecEnvWrapper,
     VecMonitor,
     VecTransposeImage,
     is_vecenv_wrapped,
@@ -45,6 +44,13 @@ from agents.rl.callbacks import (
     run_episode,
 )
 from agents.rl.features import PaintingCNN
+from agents.rl.wrappers import VecScaleReward  # noqa: F401  (re-exported, used by old code)
+from agents.rl.zoo_format import (
+    apply_vec_env_wrappers,
+    parse_policy_kwargs,
+    reward_scale_of,
+    schedule,
+)
 from painters.io import atomic_write, atomic_write_text
 
 ENV_ID = "Painting-v0"
@@ -59,6 +65,7 @@ RUN_KEYS = (
     "noise_type",
     "noise_std",
     "reward_scale",
+    "vec_env_wrapper",
     "through_painter_steps",
     "through_painter_batch",
     "through_painter_lr",
@@ -93,12 +100,14 @@ def load_hyperparams(
     overrides: dict[str, Any] | None = None,
     env_id: str = ENV_ID,
 ) -> dict[str, Any]:
-    """Hyperparameters for ``algo``: the bundled YAML, then ``path`` (a zoo-style YAML keyed by
+    """Hyperparameters for ``algo``: the bundled YAML, then ``path`` (an RL Zoo file keyed by
     env id, or a flat mapping), then ``overrides`` (nested dicts merge, e.g. policy_kwargs).
+    A file's ``policy_kwargs`` (the zoo's ``"dict(...)"`` string, parsed without ``eval`` by
+    :mod:`agents.rl.zoo_format`) replaces the bundled one whole.
     """
     algo = _check_algo(algo)
     with open(HYPERPARAMS_DIR / f"{algo}.yaml") as f:
-        hp = yaml.safe_load(f)[env_id]
+        hp = _parsed(yaml.safe_load(f)[env_id])
     if path is not None:
         p = Path(path)
         if not p.is_file():
@@ -109,9 +118,20 @@ def load_hyperparams(
             extra = yaml.safe_load(f) or {}
         if not isinstance(extra, dict):
             raise ValueError(f"{p} must hold a mapping of hyperparameters")
-        hp = _merge(hp, extra.get(env_id, extra))
+        extra = _parsed(extra.get(env_id, extra))
+        if "policy_kwargs" in extra:
+            hp.pop("policy_kwargs", None)
+        hp = _merge(hp, extra)
     if overrides:
         hp = _merge(hp, overrides)
+    return hp
+
+
+def _parsed(hp: dict[str, Any]) -> dict[str, Any]:
+    """A file's mapping with ``policy_kwargs`` parsed (zoo string → JSON-friendly dict)."""
+    hp = dict(hp)
+    if "policy_kwargs" in hp:
+        hp["policy_kwargs"] = parse_policy_kwargs(hp["policy_kwargs"])
     return hp
 
 
@@ -201,23 +221,6 @@ def make_vec_env(n_envs: int, seed: int = 0, device: str = "cpu", **env_kwargs: 
     return venv
 
 
-class VecScaleReward(VecEnvWrapper):
-    """Multiplies rewards by ``scale``. The env's rewards are MSE decreases (~1e-3 per stroke);
-    scaled to O(1), SAC's entropy bonus and the critics' learning rate stop dwarfing them.
-    """
-
-    def __init__(self, venv: VecEnv, scale: float) -> None:
-        super().__init__(venv)
-        self.scale = float(scale)
-
-    def reset(self):
-        return self.venv.reset()
-
-    def step_wait(self):
-        obs, rewards, dones, infos = self.venv.step_wait()
-        return obs, rewards * self.scale, dones, infos
-
-
 def _has_monitor(venv: VecEnv) -> bool:
     try:
         from stable_baselines3.common.monitor import Monitor
@@ -235,15 +238,22 @@ def make_env(**env_kwargs: Any) -> gym.Env:
 
 
 def _extractors() -> dict[str, type]:
+    from agents.rl.features import PaintingGridMLP
     from agents.rl.spatial import SpatialPainter
 
-    return {"PaintingCNN": PaintingCNN, "SpatialPainter": SpatialPainter}
+    return {
+        "PaintingCNN": PaintingCNN,
+        "PaintingGridMLP": PaintingGridMLP,
+        "SpatialPainter": SpatialPainter,
+    }
 
 
 def policy_kwargs_for(hp: dict[str, Any]) -> dict[str, Any]:
     """SB3 ``policy_kwargs`` from the YAML's: a painting features extractor (named by
     ``features_extractor_class``, default ``PaintingCNN``), which scales pixels itself."""
-    policy_kwargs = copy.deepcopy(dict(hp.get("policy_kwargs") or {}))
+    policy_kwargs = copy.deepcopy(parse_policy_kwargs(hp.get("policy_kwargs")))
+    if isinstance(policy_kwargs.get("activation_fn"), str):
+        policy_kwargs["activation_fn"] = getattr(torch.nn, policy_kwargs["activation_fn"])
     name = policy_kwargs.get("features_extractor_class", "PaintingCNN")
     extractors = _extractors()
     if name not in extractors:
@@ -274,6 +284,8 @@ def build_model(
     algo = _check_algo(algo)
     kwargs = {k: copy.deepcopy(v) for k, v in hp.items() if k not in RUN_KEYS}
     kwargs.pop("policy_kwargs", None)
+    if "learning_rate" in kwargs:
+        kwargs["learning_rate"] = schedule(kwargs["learning_rate"])
     policy_kwargs = policy_kwargs_for(hp)
     if algo == "td3" and hp.get("noise_type"):
         if hp["noise_type"] != "normal":
@@ -477,7 +489,7 @@ def train(
     _write_json(out / "env_kwargs.json", saved_kwargs)
     _write_json(out / "best" / "env_kwargs.json", saved_kwargs)
 
-    reward_scale = float(hp.get("reward_scale", 1.0))
+    reward_scale = reward_scale_of(hp)
     meta = {
         "algo": algo,
         "env_id": ENV_ID,
@@ -488,8 +500,7 @@ def train(
     if not (out / "agent.json").is_file():
         _write_json(out / "agent.json", meta)
     env = make_vec_env(n_envs, seed=seed, device=str(dev), **train_kwargs)
-    if reward_scale != 1.0:
-        env = VecScaleReward(env, reward_scale)
+    env = apply_vec_env_wrappers(env, hp)
     ckpt = out / "checkpoints" / "latest.zip"
     if resume and ckpt.is_file():
         model = _resume(ckpt, algo, env, hp, seed=seed, device=dev, out=out, verbose=verbose)

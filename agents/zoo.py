@@ -1,0 +1,169 @@
+"""Run RL Baselines3 Zoo scripts on ``Painting-v0``: ``python -m agents.zoo SCRIPT ARGS...``.
+
+    python -m agents.zoo train --algo sac --env Painting-v0 \\
+        -conf agents/hyperparams/sac.yaml -n 100000 -f logs
+    python -m agents.zoo train --algo sac --env Painting-v0 \\
+        -conf agents/hyperparams/sac.yaml -optimize --n-trials 20 -n 20000 -f logs_opt
+    python -m agents.zoo enjoy --algo sac --env Painting-v0 -f logs -n 40
+    python -m agents.zoo record_video --algo sac --env Painting-v0 -f logs -n 40 -o videos
+
+SCRIPT is a module of ``rl_zoo3`` (``train``, ``enjoy``, ``record_video``,
+``record_training``, ``plots.plot_train``, ...); ARGS are that script's own arguments. Why a
+launcher and not ``python -m rl_zoo3.train --gym-packages painting_env``: the zoo alone
+cannot reach what makes this env practical, so before handing over this module
+
+- imports :mod:`painting_env` (registers ``Painting-v0``; ``record_video`` has no
+  ``--gym-packages``);
+- gives the zoo's ``policy_kwargs`` strings the project's features extractor names
+  (``PaintingCNN``, ``PaintingGridMLP``, ...), as ``agents/hyperparams/*.yaml`` use them;
+- makes the zoo's training and evaluation envs one batched
+  :class:`painting_env.vector_env.PaintingVectorEnv` (one painter call per step for all
+  ``n_envs``) instead of ``n_envs`` Python copies in a ``DummyVecEnv``; ``--single-envs``
+  (a launcher flag, removed before the zoo parses ARGS) keeps the zoo's own route, and so does
+  any ``env_wrapper``, ``frame_stack`` or ``--vec-env subproc``;
+- evaluation and ``-optimize`` trials use the file's ``env_kwargs`` (the zoo itself gives
+  its evaluation env only command-line ``--env-kwargs``), and ``-optimize`` keeps the file's
+  features extractor when Optuna samples ``net_arch``;
+- ``record_video`` and ``enjoy`` recreate the env with the ``env_kwargs`` the agent was
+  trained with (the zoo's ``record_video`` reads only command-line ``--env-kwargs``), and
+  ``enjoy`` runs with ``--no-render`` (the env renders ``rgb_array`` frames, no window).
+
+Needs the ``zoo`` extra: ``pip install -e ".[zoo]"``.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from typing import Any
+
+ENV_ID = "Painting-v0"
+#: Launcher flags, consumed here and not passed to the zoo.
+SINGLE_ENVS_FLAG = "--single-envs"
+
+
+def _need_zoo() -> None:
+    try:
+        import rl_zoo3  # noqa: F401
+    except ImportError:
+        raise SystemExit(
+            'rl_zoo3 is not installed; install the zoo extra: pip install -e ".[zoo]"'
+        ) from None
+
+
+def install(batched: bool = True) -> None:
+    """Register Painting-v0 and patch the zoo as the module docstring says (idempotent)."""
+    import rl_zoo3
+    import rl_zoo3.exp_manager as em
+    import rl_zoo3.utils as zu
+
+    import painting_env  # noqa: F401  (registers Painting-v0)
+    from agents.rl.training import _extractors
+
+    for name, cls in _extractors().items():
+        setattr(em, name, cls)  # names the zoo's eval of policy_kwargs can see
+    manager = em.ExperimentManager
+    if getattr(manager, "_painting_patched", False):
+        manager._painting_batched = batched
+        return
+    manager._painting_patched = True
+    manager._painting_batched = batched
+    original_create_envs = manager.create_envs
+    original_objective = manager.objective
+
+    def create_envs(self, n_envs: int, eval_env: bool = False, no_log: bool = False):
+        if self._eval_env_kwargs_args is None:
+            # the zoo fixes eval kwargs before reading the file's env_kwargs: evaluation and
+            # Optuna trials would run another env (e.g. 1 stroke per step) than training
+            self.eval_env_kwargs = self.env_kwargs
+        if (
+            not type(self)._painting_batched
+            or self.env_name.gym_id != ENV_ID
+            or self.env_wrapper is not None
+            or self.frame_stack is not None
+            or self.vec_env_class is not em.DummyVecEnv
+        ):
+            return original_create_envs(self, n_envs, eval_env=eval_env, no_log=no_log)
+        return _batched_envs(self, n_envs, eval_env, no_log)
+
+    def objective(self, trial):
+        base = self._hyperparams.get("policy_kwargs")
+        sampler = em.HYPERPARAMS_SAMPLER[self.algo]
+
+        def keep_extractor(*args, **kwargs):
+            sampled = sampler(*args, **kwargs)
+            if isinstance(base, dict) and isinstance(sampled.get("policy_kwargs"), dict):
+                sampled["policy_kwargs"] = {**base, **sampled["policy_kwargs"]}
+            return sampled
+
+        em.HYPERPARAMS_SAMPLER[self.algo] = keep_extractor
+        try:
+            return original_objective(self, trial)
+        finally:
+            em.HYPERPARAMS_SAMPLER[self.algo] = sampler
+
+    manager.create_envs = create_envs
+    manager.objective = objective
+
+    original_test_env = zu.create_test_env
+
+    def create_test_env(env_id: str, *args: Any, **kwargs: Any):
+        hyperparams = kwargs.get("hyperparams")
+        if env_id == ENV_ID and isinstance(hyperparams, dict) and "env_kwargs" in hyperparams:
+            hyperparams = dict(hyperparams)
+            saved = hyperparams.pop("env_kwargs") or {}
+            kwargs["hyperparams"] = hyperparams
+            kwargs["env_kwargs"] = {**saved, **(kwargs.get("env_kwargs") or {})}
+        return original_test_env(env_id, *args, **kwargs)
+
+    zu.create_test_env = create_test_env
+    rl_zoo3.create_test_env = create_test_env
+
+
+def _batched_envs(manager: Any, n_envs: int, eval_env: bool, no_log: bool):
+    """The zoo's create_envs, with one batched painting env in place of a DummyVecEnv."""
+    from stable_baselines3.common.vec_env import VecMonitor, VecTransposeImage
+
+    from painting_env.sb3 import make_sb3_vec_env
+
+    log_dir = None if eval_env or no_log else manager.save_path
+    env_kwargs = manager.eval_env_kwargs if eval_env else manager.env_kwargs
+    env = make_sb3_vec_env(n_envs, seed=manager.seed, monitor=False, **(env_kwargs or {}))
+    filename = os.path.join(log_dir, "0") if log_dir is not None else None
+    env = VecMonitor(env, filename=filename, **(manager.monitor_kwargs or {}))
+    if manager.vec_env_wrapper is not None:
+        env = manager.vec_env_wrapper(env)
+    env = manager._maybe_normalize(env, eval_env)
+    spaces = getattr(env.observation_space, "spaces", {"obs": env.observation_space})
+    if any(len(s.shape) == 3 and s.shape[-1] == 3 for s in spaces.values()):
+        env = VecTransposeImage(env)  # HWC images → CHW, as the zoo does
+    return env
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``SCRIPT ARGS...``: patch the zoo (see module docstring) and run ``rl_zoo3.SCRIPT``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        raise SystemExit(0 if argv else 2)
+    _need_zoo()
+    script, args = argv[0], argv[1:]
+    module = f"rl_zoo3.{script}"
+    import importlib.util
+
+    if script.startswith((".", "_")) or importlib.util.find_spec(module) is None:
+        raise SystemExit(
+            f"no zoo script {script!r}; use train, enjoy, record_video, record_training, ..."
+        )
+    batched = SINGLE_ENVS_FLAG not in args
+    args = [a for a in args if a != SINGLE_ENVS_FLAG]
+    if script == "enjoy" and "--no-render" not in args:
+        args.append("--no-render")
+    install(batched=batched)
+    sys.argv = [module, *args]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""RL Baselines3 Zoo support: the hyperparameter files are valid zoo files that
+scripts/train_agent.py reads too, ``python -m agents.zoo`` registers Painting-v0 and patches
+the zoo, and (slow) train → enjoy → record_video run end to end on a tiny budget."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import yaml
+
+import painting_env  # noqa: F401  (registers Painting-v0)
+from agents.rl.training import HYPERPARAMS_DIR, _extractors, load_hyperparams, policy_kwargs_for
+from agents.rl.wrappers import ScaleReward, VecScaleReward
+from agents.rl.zoo_format import (
+    apply_vec_env_wrappers,
+    format_policy_kwargs,
+    parse_policy_kwargs,
+    reward_scale_of,
+    schedule,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_zoo = pytest.mark.skipif(
+    importlib.util.find_spec("rl_zoo3") is None, reason='rl_zoo3 missing: pip install -e ".[zoo]"'
+)
+#: Keys the zoo's ExperimentManager understands for an SB3 algorithm (or passes to it).
+ZOO_KEYS = {"n_envs", "n_timesteps", "policy", "env_kwargs", "vec_env_wrapper", "env_wrapper"}
+ZOO_KEYS |= {"noise_type", "noise_std", "normalize", "frame_stack", "callback"}
+
+
+@pytest.mark.parametrize("algo", ["sac", "td3", "ppo"])
+def test_hyperparams_files_are_zoo_files(algo):
+    import torch
+    from stable_baselines3 import PPO, SAC, TD3
+
+    raw = yaml.safe_load((HYPERPARAMS_DIR / f"{algo}.yaml").read_text())
+    hp = raw["Painting-v0"]
+    constructor = {"sac": SAC, "td3": TD3, "ppo": PPO}[algo].__init__.__code__.co_varnames
+    unknown = set(hp) - ZOO_KEYS - set(constructor)
+    assert not unknown, f"keys neither the zoo nor SB3 knows: {unknown}"
+    assert isinstance(hp["policy_kwargs"], str)  # the zoo evals strings, passes dicts as is
+    # the zoo's eval (with the names agents.zoo provides) and our ast parser agree
+    evaluated = eval(hp["policy_kwargs"], {"nn": torch.nn, **_extractors()})  # noqa: S307
+    parsed = parse_policy_kwargs(hp["policy_kwargs"])
+    assert (
+        evaluated["features_extractor_class"] is _extractors()[parsed["features_extractor_class"]]
+    )
+    assert {k: v for k, v in evaluated.items() if k != "features_extractor_class"} == {
+        k: v for k, v in parsed.items() if k != "features_extractor_class"
+    }
+    assert reward_scale_of(hp) == 100.0
+    # and scripts/train_agent.py reads the same file into the same policy
+    loaded = load_hyperparams(algo)
+    assert (
+        policy_kwargs_for(loaded)["features_extractor_class"]
+        is evaluated["features_extractor_class"]
+    )
+    env = gym.make("Painting-v0", **hp["env_kwargs"])
+    assert env.action_space.shape == (12 * hp["env_kwargs"]["strokes_per_step"],)
+    env.close()
+
+
+def test_policy_kwargs_parser_runs_no_code():
+    text = (
+        "dict(net_arch=[64, 64], activation_fn=nn.Tanh, log_std_init=-2, "
+        "features_extractor_class=PaintingGridMLP, features_extractor_kwargs=dict(grid=4))"
+    )
+    parsed = parse_policy_kwargs(text)
+    assert parsed["activation_fn"] == "Tanh" and parsed["log_std_init"] == -2
+    assert parse_policy_kwargs(format_policy_kwargs(parsed)) == parsed
+    for bad in ("__import__('os').system('true')", "dict(a=open('f'))", "[1]", "dict(**x)"):
+        with pytest.raises(ValueError, match="policy_kwargs"):
+            parse_policy_kwargs(bad)
+    assert policy_kwargs_for({"policy_kwargs": text})["activation_fn"].__name__ == "Tanh"
+
+
+def test_a_file_policy_kwargs_replaces_the_bundled_one(tmp_path):
+    f = tmp_path / "mf.yaml"
+    f.write_text(
+        "Painting-v0:\n"
+        "  learning_rate: lin_1.0e-3\n"
+        "  vec_env_wrapper:\n"
+        "    - agents.rl.wrappers.VecScaleReward:\n"
+        "        scale: 7.0\n"
+        '  policy_kwargs: "dict(net_arch=[8], features_extractor_class=PaintingGridMLP,'
+        ' features_extractor_kwargs=dict(features_dim=8, grid=4))"\n'
+    )
+    hp = load_hyperparams("sac", f)
+    assert hp["policy_kwargs"]["features_extractor_kwargs"] == {"features_dim": 8, "grid": 4}
+    assert hp["n_envs"] == 32  # other keys still come from the bundled file
+    assert reward_scale_of(hp) == 7.0
+    assert schedule(hp["learning_rate"])(0.5) == pytest.approx(5e-4)
+    with pytest.raises(ValueError, match="lin_"):
+        schedule("cos_1e-3")
+
+    from painting_env.sb3 import make_sb3_vec_env
+
+    plain = make_sb3_vec_env(2, seed=0, size=16, max_strokes=2)
+    venv = apply_vec_env_wrappers(make_sb3_vec_env(2, seed=0, size=16, max_strokes=2), hp)
+    assert isinstance(venv, VecScaleReward)
+    action = np.zeros((2, 12), np.float32)
+    plain.reset(), venv.reset()
+    assert venv.step(action)[1] == pytest.approx(7.0 * plain.step(action)[1], rel=1e-5)
+    venv.close(), plain.close()
+    with pytest.raises(ValueError, match="only wrappers"):
+        apply_vec_env_wrappers(None, {"vec_env_wrapper": ["os.system"]})
+
+
+def test_scale_reward_wrappers_scale_rewards():
+    env = gym.make("Painting-v0", size=16, max_strokes=2)
+    env.reset(seed=0)
+    a = np.zeros(12, np.float32)
+    _, r, *_ = env.step(a)
+    scaled = ScaleReward(gym.make("Painting-v0", size=16, max_strokes=2), scale=10.0)
+    scaled.reset(seed=0)
+    _, r10, *_ = scaled.step(a)
+    assert r10 == pytest.approx(10.0 * r, rel=1e-5)
+    with pytest.raises(ValueError, match="positive"):
+        ScaleReward(env, scale=0.0)
+
+
+@needs_zoo
+def test_launcher_registers_the_env_and_patches_the_zoo():
+    import rl_zoo3.exp_manager as em
+
+    from agents import zoo
+
+    zoo.install()
+    assert "Painting-v0" in gym.registry
+    assert em.PaintingCNN is _extractors()["PaintingCNN"]  # for the zoo's eval of policy_kwargs
+    assert em.ExperimentManager._painting_batched
+    with pytest.raises(SystemExit, match="no zoo script"):
+        zoo.main(["no_such_script"])
+
+
+def _zoo(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "agents.zoo", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
+    )
+
+
+@needs_zoo
+@pytest.mark.slow
+def test_zoo_train_enjoy_record_video(tmp_path):
+    conf = tmp_path / "tiny.yaml"
+    conf.write_text(
+        "Painting-v0:\n"
+        "  n_envs: 2\n  n_timesteps: 64\n  policy: MultiInputPolicy\n"
+        "  env_kwargs: {size: 32, max_strokes: 4, strokes_per_step: 2}\n"
+        "  vec_env_wrapper:\n    - agents.rl.wrappers.VecScaleReward: {scale: 100.0}\n"
+        "  learning_starts: 16\n  batch_size: 8\n  buffer_size: 256\n"
+        '  policy_kwargs: "dict(net_arch=[16], features_extractor_class=PaintingCNN,'
+        " features_extractor_kwargs=dict(features_dim=16, cnn_channels=[4], downsample=4),"
+        ' normalize_images=False)"\n'
+    )
+    logs, vid = tmp_path / "logs", tmp_path / "vid"
+    base = ["--algo", "sac", "--env", "Painting-v0", "-f", str(logs)]
+    r = _zoo(["train", *base, "-conf", str(conf), "--eval-freq", "-1", "--seed", "0"], ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = logs / "sac" / "Painting-v0_1"
+    assert (run / "Painting-v0.zip").is_file()
+    # the batched env: one monitor file for both envs (the zoo's route writes one per env)
+    assert (run / "0.monitor.csv").is_file() and not (run / "1.monitor.csv").exists()
+    r = _zoo(["enjoy", *base, "-n", "8"], ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = _zoo(["record_video", *base, "-n", "8", "-o", str(vid)], ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert list(vid.glob("*.mp4")), "no video written"
