@@ -35,13 +35,30 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         with Image.open(p) as im:
             im.load()
             rgb = _to_rgb(im)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        w, h = _header_size(p)
+        raise ImageError(
+            f"{p} is too large: {w}x{h} px ({w * h / 1e6:.0f} Mpx, more than Pillow decodes); "
+            "downscale it first"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise ImageError(
             f"cannot read image {p} (corrupt or unsupported format); give a JPEG or PNG"
         ) from None
     if rgb.ndim != 3 or min(rgb.shape[:2]) < 1:
         raise ImageError(f"{p} has no pixels; give a non-empty image")
     return np.ascontiguousarray(rgb)
+
+
+def _header_size(p: Path) -> tuple[int, int]:
+    """(width, height) from the header of an image Pillow refuses to open as too large."""
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = None  # nothing is decoded: only the header is read
+        with Image.open(p) as im:
+            return im.size
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def _to_rgb(im: Image.Image) -> np.ndarray:

@@ -501,3 +501,15 @@ def test_truncated_painter_checkpoint_is_a_clear_error(tmp_path, capsys):
     assert main([*resume, "--resume"]) == 2
     err = capsys.readouterr().err.strip()
     _assert_one_line_error(2, err, "cannot resume from", "training_state.pt", "drop --resume")
+
+
+def test_huge_png_is_too_large_not_corrupt_in_the_env(tmp_path):
+    import gymnasium
+
+    import painting_env  # noqa: F401  (registers Painting-v0)
+    from painters.images import ImageError
+
+    big = _png_header_only(tmp_path / "big.png", 14_000, 14_000)
+    with pytest.raises(ImageError, match=r"too large: 14000x14000 px .*downscale") as e:
+        gymnasium.make("Painting-v0", target=str(big))
+    assert "corrupt" not in str(e.value)
