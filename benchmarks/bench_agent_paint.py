@@ -132,30 +132,52 @@ def sweep(args, images, model, painter) -> None:
 
 
 def gradient(args, images, model, painter) -> None:
-    """Plain gradient painting (default 60 steps per group) against agent+gradient with fewer
-    steps: final MSE and CPU seconds, without the real-brush fit (it costs both the same)."""
+    """Plain gradient painting against agent + gradient, without the real-brush fit (it costs
+    both the same): mean MSE and CPU seconds per image. ``gradient`` at ``--steps`` per group;
+    ``agent+gradient`` refine: the agent's painting refined jointly for ``--refine-steps``
+    steps, and the first step whose MSE reaches plain gradient's at its most steps; ``init``:
+    the gradient painter with the agent's strokes as each group's start."""
     from agents.agent_painting import paint_with_agent_and_gradient
     from agents.gradient import GradientConfig, canvas_size, paint_images
     from agents.images import load_image, resize
 
     loaded = [load_image(p) for p in images]
-    rows = [("gradient", s) for s in args.steps] + [("agent+gradient", s) for s in args.steps]
-    print("\n| method | steps/group | mean MSE | CPU s per image |")
+    targets = []
+    for img in loaded:
+        w, h = canvas_size(img.shape[1], img.shape[0], args.grid)
+        targets.append(resize(img, w, h))
+    print("\n| method | steps | mean MSE | CPU s per image |")
     print("|---|---:|---:|---:|")
-    for method, steps in rows:
+    reference = None
+    for steps in sorted(args.steps, reverse=True):
         cfg = GradientConfig(strokes=args.strokes, steps=steps, refine_steps=min(30, steps))
-        ms, t0 = [], clock()
-        for img in loaded:
-            w, h = canvas_size(img.shape[1], img.shape[0], args.grid)
-            target = resize(img, w, h)
-            if method == "gradient":
-                p = paint_images(painter, [target], cfg)[0]
-            else:
-                p = paint_with_agent_and_gradient(img, model, args.strokes, grid=args.grid,
-                                                  config=cfg, painter=painter)  # fmt: skip
-            ms.append(mse(p.canvas, target))
+        t0 = clock()
+        ms = [mse(paint_images(painter, [t], cfg)[0].canvas, t) for t in targets]
         cpu = since(t0)[1] / len(loaded)
-        print(f"| {method} | {steps} | {np.mean(ms):.5f} | {cpu:.2f} |")
+        reference = reference or (ms, cpu)
+        print(f"| gradient | {steps}/group | {np.mean(ms):.5f} | {cpu:.2f} |")
+    for steps in args.refine_steps:
+        t0, ms, reach = clock(), [], []
+        for img, t, ref in zip(loaded, targets, reference[0], strict=True):
+            p = paint_with_agent_and_gradient(img, model, args.strokes, grid=args.grid,
+                                              steps=steps, painter=painter)  # fmt: skip
+            ms.append(mse(p.canvas, t))
+            hist = p.history[-steps:] if steps else []
+            reach.append(next((k + 1 for k, v in enumerate(hist) if v <= ref), None))
+        cpu = since(t0)[1] / len(loaded)
+        hit = sum(r is not None for r in reach)
+        print(f"| agent+gradient (refine) | {steps} | {np.mean(ms):.5f} | {cpu:.2f} |"
+              f" reached gradient's best on {hit}/{len(reach)} photos |")  # fmt: skip
+    for steps in args.steps:
+        cfg = GradientConfig(strokes=args.strokes, steps=steps, refine_steps=min(30, steps))
+        t0 = clock()
+        ms = [
+            mse(paint_with_agent_and_gradient(img, model, args.strokes, grid=args.grid,
+                                              mode="init", config=cfg, painter=painter).canvas, t)
+            for img, t in zip(loaded, targets, strict=True)
+        ]  # fmt: skip
+        cpu = since(t0)[1] / len(loaded)
+        print(f"| agent+gradient (init) | {steps}/group | {np.mean(ms):.5f} | {cpu:.2f} |")
 
 
 def cli(args, images) -> None:
@@ -194,6 +216,7 @@ def main() -> None:
         help="images to paint (None: the benchmark set)",
     )
     p.add_argument("--limit", type=int, default=12, help="at most this many photos")
+    p.add_argument("--gradient-limit", type=int, default=3, help="photos for --gradient")
     p.add_argument("--strokes", type=int, default=256, help="strokes per painting")
     p.add_argument("--grid", type=int, default=1, help="64 px tiles along the shorter side")
     p.add_argument("--sweep", action="store_true", help="levels x shares")
@@ -204,6 +227,13 @@ def main() -> None:
         nargs="*",
         default=[60, 30, 15],
         help="gradient steps per group to compare",
+    )
+    p.add_argument(
+        "--refine-steps",
+        type=int,
+        nargs="*",
+        default=[0, 30, 60],
+        help="agent+gradient joint refinement steps to compare",
     )
     p.add_argument("--cli", action="store_true", help="also time scripts/paint.py")
     args = p.parse_args()
@@ -224,7 +254,7 @@ def main() -> None:
     if args.sweep:
         sweep(args, images, model, painter)
     if args.gradient:
-        gradient(args, images, model, painter)
+        gradient(args, images[: args.gradient_limit], model, painter)
     if args.cli:
         cli(args, images)
 
