@@ -44,7 +44,7 @@ Usage::
     write_painting_outputs("out/agent", painting, painters.load_painter("default"))
 
     # agent + gradient: the agent paints, then gradient descent refines all its strokes
-    painting = paint_with_agent_and_gradient(image, model, strokes=256, steps=40)
+    painting = paint_with_agent_and_gradient(image, model, strokes=256, steps=60)
     # or the gradient painter with the agent proposing each group's first strokes (the
     # paint_images init_fn hook):
     painting = paint_with_agent_and_gradient(image, model, 256, mode="init",
@@ -54,11 +54,11 @@ Signatures (stable; ``scripts/paint.py --method agent|agent+gradient`` calls the
 
     paint_with_agent(image, model, strokes, size=None, *, grid=1, levels=None, shares=None,
                      painter=None, device="cpu", seed=0, callback=None) -> Painting
-    paint_with_agent_and_gradient(image, model, strokes, *, grid=1, steps=40, lr=0.05,
+    paint_with_agent_and_gradient(image, model, strokes, *, grid=1, steps=60, lr=0.1,
                                   mode="refine", config=None, levels=None, shares=None,
                                   painter=None, device="cpu", loss_fn=None, real_seed=None,
                                   callback=None) -> Painting
-    refine_painting(painting, target, painter, *, steps=40, lr=0.05, loss_fn=None,
+    refine_painting(painting, target, painter, *, steps=60, lr=0.1, loss_fn=None,
                     callback=None) -> Painting
     agent_init_fn(model, painter) -> init_fn(canvas, target, n, size, generator) -> (B, n, 12)
     write_painting_outputs(folder, painting, painter, *, brush=..., render_size=512, seed=0,
@@ -447,8 +447,8 @@ def paint_with_agent_and_gradient(
     strokes: int,
     *,
     grid: int = 1,
-    steps: int = 40,
-    lr: float = 0.05,
+    steps: int = 60,
+    lr: float = 0.1,
     mode: str = "refine",
     config: Any = None,
     levels: Sequence[int] | None = None,
@@ -519,8 +519,8 @@ def refine_painting(
     target: np.ndarray,
     painter: torch.nn.Module,
     *,
-    steps: int = 40,
-    lr: float = 0.05,
+    steps: int = 60,
+    lr: float = 0.1,
     loss_fn: Any = None,
     callback: Callable[[dict], None] | None = None,
 ):
