@@ -42,8 +42,13 @@ def composite_on_white(strokes: np.ndarray | torch.Tensor) -> torch.Tensor:
     return s[:, :3] * alpha + (1.0 - alpha)
 
 
-def painter_strokes(painter: torch.nn.Module, actions, batch_size: int = 256) -> torch.Tensor:
-    """The painter's strokes for ``actions`` (N, 12) as float (N, 4, H, W) on the CPU."""
+def painter_strokes(
+    painter: torch.nn.Module, actions, batch_size: int = 256, **kwargs: Any
+) -> torch.Tensor:
+    """The painter's strokes for ``actions`` (N, 12) as float (N, 4, H, W) on the CPU.
+
+    ``kwargs`` go to the painter (``sample=False``, ``generator=`` for stochastic painters).
+    """
     a = torch.from_numpy(A.validate_actions(actions))
     param = next(iter(painter.parameters()), None)
     device = param.device if param is not None else torch.device("cpu")
@@ -51,10 +56,120 @@ def painter_strokes(painter: torch.nn.Module, actions, batch_size: int = 256) ->
     painter.eval()
     try:
         with torch.no_grad():
-            outs = [painter(a[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(a), batch_size)]  # fmt: skip
+            outs = [painter(a[i : i + batch_size].to(device), **kwargs).float().cpu() for i in range(0, len(a), batch_size)]  # fmt: skip
     finally:
         painter.train(was_training)
     return torch.cat(outs)
+
+
+def _alpha(strokes: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Alpha (N, 1, H, W) float of uint8 (N, H, W, 4) or float (N, 4, H, W) strokes."""
+    if isinstance(strokes, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(strokes[..., 3])).float()[:, None] / 255.0
+    return strokes.detach().float().cpu()[:, 3:4]
+
+
+def texture_energy(strokes: np.ndarray | torch.Tensor) -> float:
+    """Mean squared Laplacian of the strokes' alpha: how much high-frequency texture they have.
+
+    The real brush's strokes are speckled, a mean predictor's are smooth; the ratio of this
+    number to the real brush's is the texture ratio (1.0 = as textured as the brush).
+    """
+    from painters.models.textured import laplacian
+
+    return float(laplacian(_alpha(strokes)).pow(2).mean())
+
+
+class _TwoSampleCNN(torch.nn.Module):
+    """Small classifier on (alpha, Laplacian of alpha): real stroke or not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        nn = torch.nn
+        # the first layer sees 4×4 pixel neighbourhoods at stride 2: cheap, and the Laplacian
+        # channel carries the pixel-level texture into it
+        self.net = nn.Sequential(
+            nn.Conv2d(2, 16, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+        )  # fmt: skip
+        self.fc = nn.Linear(128, 1)
+
+    def forward(self, alpha: torch.Tensor) -> torch.Tensor:
+        from painters.models.textured import laplacian
+
+        h = self.net(torch.cat([alpha, 4.0 * laplacian(alpha)], 1))
+        return self.fc(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)).squeeze(1)
+
+
+def two_sample_accuracy(
+    real: np.ndarray | torch.Tensor,
+    fake: np.ndarray | torch.Tensor,
+    *,
+    seed: int = 0,
+    epochs: int = 6,
+    test_fraction: float = 0.2,
+    batch_size: int = 64,
+) -> float:
+    """Held-out accuracy of a small CNN trained to tell ``real`` strokes from ``fake`` ones.
+
+    ``real`` and ``fake`` are strokes of the same N actions (row i of each draws action i). The
+    actions are split into train and test sets, so the classifier is scored on actions it has
+    not seen; it sees alpha and its Laplacian (where texture lives). 0.5 means it cannot tell
+    them apart; a smooth mean predictor scores ~0.99, a second real render ~0.5.
+    """
+    r, f = _alpha(real), _alpha(fake)
+    if r.shape != f.shape or len(r) < 10:
+        raise ValueError(f"need matching real and fake strokes (≥ 10), got {r.shape} and {f.shape}")
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(r), generator=gen)
+    n_test = max(1, int(round(test_fraction * len(r))))
+    test, train = perm[:n_test], perm[n_test:]
+    x_train = torch.cat([r[train], f[train]])
+    y_train = torch.cat([torch.ones(len(train)), torch.zeros(len(train))])
+    x_test = torch.cat([r[test], f[test]])
+    y_test = torch.cat([torch.ones(len(test)), torch.zeros(len(test))])
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = _TwoSampleCNN()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for _ in range(epochs):
+            order = torch.randperm(len(x_train), generator=gen)
+            for i in range(0, len(order), batch_size):
+                idx = order[i : i + batch_size]
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    model(x_train[idx]), y_train[idx]
+                )
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        model.eval()
+        with torch.no_grad():
+            logits = torch.cat([model(x_test[i : i + 256]) for i in range(0, len(x_test), 256)])
+    return float(((logits > 0).float() == y_test).float().mean())
+
+
+def painter_speed(
+    painter: torch.nn.Module, batch_size: int = 256, repeats: int = 5, seed: int = 0
+) -> float:
+    """Strokes per second the painter draws at ``batch_size`` (no gradients; best of
+    ``repeats`` timed calls after one warm-up, since other jobs share the CPU)."""
+    import time
+
+    a = torch.from_numpy(A.random_actions(batch_size, rng=np.random.default_rng(seed)))
+    was_training = painter.training
+    painter.eval()
+    best = float("inf")
+    try:
+        with torch.no_grad():
+            painter(a)
+            for _ in range(repeats):
+                t = time.perf_counter()
+                painter(a)
+                best = min(best, time.perf_counter() - t)
+    finally:
+        painter.train(was_training)
+    return batch_size / best
 
 
 def fidelity(
@@ -70,12 +185,24 @@ def fidelity(
     ``ratio`` = error / floor, and ``n``.
     """
     a = A.validate_actions(actions)
+    return fidelity_of_strokes(painter_strokes(painter, a), a, real_a, real_b)
+
+
+def fidelity_of_strokes(
+    strokes: torch.Tensor,
+    actions,
+    real_a: np.ndarray | torch.Tensor,
+    real_b: np.ndarray | torch.Tensor,
+) -> dict[str, Any]:
+    """:func:`fidelity` of strokes already drawn (float (N, 4, H, W)) for ``actions``."""
+    a = A.validate_actions(actions)
     wa, wb = composite_on_white(real_a), composite_on_white(real_b)
-    if wa.shape != wb.shape or len(wa) != len(a):
+    if wa.shape != wb.shape or len(wa) != len(a) or len(strokes) != len(a):
         raise ValueError(
-            f"real_a {tuple(wa.shape)}, real_b {tuple(wb.shape)} and {len(a)} actions must match"
+            f"real_a {tuple(wa.shape)}, real_b {tuple(wb.shape)}, {len(strokes)} strokes and "
+            f"{len(a)} actions must match"
         )
-    pred = composite_on_white(painter_strokes(painter, a))
+    pred = composite_on_white(strokes)
     if pred.shape != wa.shape:
         raise ValueError(f"painter draws {tuple(pred.shape)}, real strokes are {tuple(wa.shape)}")
     floor = float((wa - wb).pow(2).mean())
@@ -121,6 +248,12 @@ def save_json(obj: dict[str, Any], path: str | os.PathLike) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2))
 
 
+#: The real renders of the last (strokes, seed, brush) evaluated: reused by the next painter.
+_REAL_PAIRS: dict[tuple[int, int, str], tuple[np.ndarray, np.ndarray]] = {}
+#: Two-sample accuracy of a second real render, per (strokes, seed, brush): computed once.
+_REAL_B_ACCURACY: dict[tuple[int, int, str], float] = {}
+
+
 def evaluate_painter(
     painter: torch.nn.Module,
     num_strokes: int = 1500,
@@ -129,18 +262,55 @@ def evaluate_painter(
     brush: str = "classic/dry_brush",
     out_grid: str | os.PathLike | None = None,
     grid_rows: int = 8,
+    realism: bool = False,
+    speed: bool = False,
 ) -> dict[str, Any]:
     """Fresh uniform random actions (from ``seed``), two real renders, :func:`fidelity`; and
-    optionally the grid real A | real B | painter written to ``out_grid``."""
+    optionally the grid real A | real B | painter (| its deterministic estimate) to ``out_grid``.
+
+    For a stochastic painter (``painter.stochastic``) ``ratio`` scores its samples (drawn from a
+    generator seeded by ``seed``) and ``ratio_deterministic`` its ``sample=False`` estimate.
+    ``realism`` adds the texture ratio (:func:`texture_energy` ÷ the real brush's) and the
+    two-sample CNN accuracy (:func:`two_sample_accuracy`, real A vs the painter; and real A vs
+    real B as the reference); ``speed`` adds strokes/s at batch 256 (:func:`painter_speed`).
+    """
     if num_strokes < 1:
         raise ValueError(f"--num-strokes must be at least 1, got {num_strokes}")
     actions = A.random_actions(num_strokes, rng=np.random.default_rng([seed, 7]))
-    real_a, real_b = render_real_pair(actions, seed=seed, brush=brush)
-    result = fidelity(painter, actions, real_a, real_b)
-    result.update(seed=seed, brush=brush)
+    key = (num_strokes, seed, brush)
+    if key not in _REAL_PAIRS:  # several painters in one run share the real renders
+        _REAL_PAIRS.clear()
+        _REAL_PAIRS[key] = render_real_pair(actions, seed=seed, brush=brush)
+    real_a, real_b = _REAL_PAIRS[key]
+    stochastic = bool(getattr(painter, "stochastic", False))
+    kw: dict[str, Any] = {}
+    if stochastic:
+        kw["generator"] = torch.Generator().manual_seed(seed)
+    pred = painter_strokes(painter, actions, **kw)
+    result = fidelity_of_strokes(pred, actions, real_a, real_b)
+    det = None
+    if stochastic:
+        det = painter_strokes(painter, actions, sample=False)
+        result["ratio_deterministic"] = fidelity_of_strokes(det, actions, real_a, real_b)["ratio"]
+    result.update(seed=seed, brush=brush, stochastic=stochastic)
+    if realism:
+        real_tex = texture_energy(real_a)
+        result["texture"] = texture_energy(pred) / real_tex
+        result["texture_real_b"] = texture_energy(real_b) / real_tex
+        if det is not None:
+            result["texture_deterministic"] = texture_energy(det) / real_tex
+        result["two_sample_accuracy"] = two_sample_accuracy(real_a, pred, seed=seed)
+        key = (num_strokes, seed, brush)  # the reference is the same for every painter
+        if key not in _REAL_B_ACCURACY:
+            _REAL_B_ACCURACY[key] = two_sample_accuracy(real_a, real_b, seed=seed)
+        result["two_sample_accuracy_real_b"] = _REAL_B_ACCURACY[key]
+    if speed:
+        result["strokes_per_s"] = painter_speed(painter)
     if out_grid is not None:
-        pred = painter_strokes(painter, actions[:grid_rows])
         cols = [composite_on_white(real_a[:grid_rows]), composite_on_white(real_b[:grid_rows])]
-        save_png(stroke_grid(cols + [composite_on_white(pred)], rows=grid_rows), out_grid)
+        cols.append(composite_on_white(pred[:grid_rows]))
+        if det is not None:
+            cols.append(composite_on_white(det[:grid_rows]))
+        save_png(stroke_grid(cols, rows=grid_rows), out_grid)
         result["grid"] = str(out_grid)
     return result

@@ -49,8 +49,8 @@ class TrainConfig:
     """Everything a training run needs; ``scripts/train_painter.py`` fills it from the CLI.
 
     ``tensorboard``: a log folder, ``""`` for ``<out>/tb``, or ``None`` to turn logging off.
-    ``time_budget``: seconds after which the run checkpoints and stops (for fixed-time
-    comparisons); ``None`` runs all ``steps``.
+    ``time_budget``: training seconds (summed over resumes) after which the run checkpoints
+    and stops (for fixed-time comparisons); ``None`` runs all ``steps``.
     """
 
     kind: str
@@ -226,11 +226,11 @@ def build_painter(kind: str, model_config: dict[str, Any]) -> NeuralPainter:
         raise TrainingError(f"bad model config for {kind!r}: {_first_line(e)}") from None
 
 
-def stroke_grid_on_white(actions: torch.Tensor, real: torch.Tensor, pred: torch.Tensor):
-    """uint8 HWC grid, one row per stroke: real | predicted, composited on white."""
+def stroke_grid_on_white(actions: torch.Tensor, real: torch.Tensor, *preds: torch.Tensor):
+    """uint8 HWC grid, one row per stroke: real | predicted (| sample), composited on white."""
     from painters.evaluation import composite_on_white, stroke_grid
 
-    return stroke_grid([composite_on_white(real), composite_on_white(pred)])
+    return stroke_grid([composite_on_white(real)] + [composite_on_white(p) for p in preds])
 
 
 def train(cfg: TrainConfig, dataset: Dataset | None = None) -> dict[str, Any]:
@@ -351,16 +351,34 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
 
         writer = SummaryWriter(str(cfg.tensorboard) if cfg.tensorboard else str(out / "tb"))
 
+    stochastic = bool(getattr(painter, "stochastic", False))
+    extra_eval: dict[str, float] = {}
+
     def evaluate() -> float:
+        """Held-out ratio of the deterministic estimate; for stochastic painters also the
+        ratio and texture (Laplacian energy ÷ real) of samples drawn with a fixed generator."""
         painter.eval()
         with torch.no_grad():
             ea, es = eval_a.to(device), eval_s.to(device)
-            pred = torch.cat([painter(ea[i : i + 256]) for i in range(0, len(ea), 256)])
+            kw = {"sample": False} if stochastic else {}
+            pred = torch.cat([painter(ea[i : i + 256], **kw) for i in range(0, len(ea), 256)])
             mse = composite_mse(pred[:, 3:4], target_alpha(es), ea)
+            cols = [pred[:8].cpu()]
+            if stochastic:
+                from painters.models.textured import laplacian
+
+                g = torch.Generator(device=device).manual_seed(cfg.seed)
+                smp = torch.cat([painter(ea[i : i + 256], generator=g) for i in range(0, len(ea), 256)])  # fmt: skip
+                real_lap = laplacian(target_alpha(es)).pow(2).mean().clamp(min=1e-12)
+                extra_eval["ratio_sample"] = float(composite_mse(smp[:, 3:4], target_alpha(es), ea)) / NOISE_FLOOR  # fmt: skip
+                extra_eval["texture_sample"] = float(laplacian(smp[:, 3:4]).pow(2).mean() / real_lap)  # fmt: skip
+                cols.append(smp[:8].cpu())
         painter.train()
         if writer is not None:
-            grid = stroke_grid_on_white(ea[:8], es[:8].cpu(), pred[:8].cpu())
+            grid = stroke_grid_on_white(ea[:8], es[:8].cpu(), *cols)
             writer.add_image("strokes/real_vs_predicted", grid, step, dataformats="HWC")
+            for k, v in extra_eval.items():
+                writer.add_scalar(f"eval/{k}", v, step)
         return float(mse) / NOISE_FLOOR
 
     def checkpoint(eval_ratio: float | None) -> None:
@@ -377,6 +395,7 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
         }
         if eval_ratio is not None:
             meta["eval_ratio_est"] = round(eval_ratio, 4)
+            meta.update({f"eval_{k}_est": round(v, 4) for k, v in extra_eval.items()})
         atomic_torch_save(
             {
                 "kind": cfg.kind,
@@ -409,8 +428,8 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
         actions, strokes = _to_tensors(batch, device)
         # cosine decay to 10 %; with a time budget it runs to whichever end comes first
         frac = step / max(1, cfg.steps)
-        if cfg.time_budget:
-            frac = max(frac, (time.perf_counter() - t0) / cfg.time_budget)
+        if cfg.time_budget:  # total seconds over all resumes, so a resumed run continues
+            frac = max(frac, (elapsed0 + time.perf_counter() - t0) / cfg.time_budget)
         lr = lr0 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
         logs: dict[str, float] = {}
         for ph in schedule:
@@ -445,13 +464,14 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
             t_log, step_log = now, step
         if rank == 0 and cfg.eval_every > 0 and step % cfg.eval_every == 0:
             eval_ratio = evaluate()
-            bar.write(f"step {step}: eval ratio ≈ {eval_ratio:.3f}")
+            more = "".join(f", {k} {v:.3f}" for k, v in extra_eval.items())
+            bar.write(f"step {step}: eval ratio ≈ {eval_ratio:.3f}{more}")
             if writer is not None:
                 writer.add_scalar("eval/ratio", eval_ratio, step)
         if cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0 and step < cfg.steps:
             checkpoint(eval_ratio)
         if cfg.time_budget is not None:
-            stop_flag[0] = float(time.perf_counter() - t0 >= cfg.time_budget)
+            stop_flag[0] = float(elapsed0 + time.perf_counter() - t0 >= cfg.time_budget)
             if world > 1:  # every rank must stop at the same step
                 dist.all_reduce(stop_flag, op=dist.ReduceOp.MAX)
             if stop_flag[0] > 0:

@@ -1,4 +1,5 @@
-"""The GAN, VAE and supervised painters: the forward contract, persistence and their losses."""
+"""The GAN, VAE and supervised painters (structure + learned texture): the forward contract,
+the sampling API, persistence and their losses."""
 
 from __future__ import annotations
 
@@ -8,16 +9,28 @@ import torch
 import painters
 from painters.models import PAINTER_KINDS, GANPainter, SupervisedPainter, VAEPainter
 from painters.models.supervised import composite_mse, tiny_config, white_weight
+from painters.models.textured import (
+    FixedNoise,
+    TexturedPainter,
+    fixed_noise,
+    laplacian,
+    noise_for_indices,
+)
 
 KINDS = ("gan", "vae", "supervised")
+STOCHASTIC = ("gan", "vae")
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def tiny(kind: str) -> torch.nn.Module:
+def tiny(kind: str) -> TexturedPainter:
     torch.manual_seed(0)
-    return PAINTER_KINDS[kind](**tiny_config(kind))
+    m = PAINTER_KINDS[kind](**tiny_config(kind))
+    with torch.no_grad():  # a fresh residual is 0: give it something to draw
+        for p in m.texture.parameters():
+            p.normal_(0.0, 0.3)
+    return m.eval()
 
 
 def fake_strokes(actions: torch.Tensor) -> torch.Tensor:
@@ -34,60 +47,170 @@ def test_kinds_are_registered() -> None:
     assert PAINTER_KINDS["gan"] is GANPainter
     assert PAINTER_KINDS["vae"] is VAEPainter
     assert PAINTER_KINDS["supervised"] is SupervisedPainter
+    assert GANPainter.stochastic and VAEPainter.stochastic and not SupervisedPainter.stochastic
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_forward_contract(kind: str) -> None:
-    m = tiny(kind).eval()
+def test_forward_contract_and_gradient_wrt_actions(kind: str) -> None:
+    m = tiny(kind)
     a = torch.rand(5, 12, requires_grad=True)
     y = m(a)
     assert y.shape == (5, 4, 64, 64)
     assert float(y.detach().min()) >= 0.0 and float(y.detach().max()) <= 1.0
-    # colour is the action's; gradient w.r.t. the actions flows through alpha
-    assert torch.allclose(y[:, :3, 0, 0], a[:, 6:9])
+    assert torch.allclose(y[:, :3, 0, 0], a[:, 6:9])  # colour is the action's
     y[:, 3].sum().backward()
     g = a.grad
-    assert g is not None and torch.isfinite(g).all() and float(g.abs().sum()) > 0
-    assert torch.equal(m(a.detach()), m(a.detach())), "eval mode must be deterministic"
+    assert g is not None and torch.isfinite(g).all() and float(g[:, :6].abs().sum()) > 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fresh_painter_draws_the_structured_stroke(kind: str) -> None:
+    """The residual starts at 0: a new painter starts where the structured painter is."""
+    m = PAINTER_KINDS[kind](**tiny_config(kind)).eval()
+    a = torch.rand(4, 12)
+    base = m.structure_alpha(a)
+    ours = m(a, sample=False)[:, 3:4]
+    inside = m.gate(base) >= 1.0
+    assert torch.allclose(ours[inside], base[inside], atol=3e-3)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_background_outside_the_dilated_stroke_is_exactly_zero(kind: str) -> None:
+    m = tiny(kind)
+    a = torch.rand(6, 12)
+    a[:, 1] = 0.1  # small brush: most of the tile is background
+    with torch.no_grad():
+        alpha = m(a)[:, 3:4]
+    outside = m.gate(m.structure_alpha(a)) == 0
+    assert outside.float().mean() > 0.3
+    assert float(alpha[outside].abs().max()) == 0.0
+
+
+@pytest.mark.parametrize("kind", STOCHASTIC)
+def test_sampling_api(kind: str) -> None:
+    m = tiny(kind)
+    a = torch.rand(4, 12)
+    s1, s2 = m(a), m(a)
+    assert not torch.equal(s1, s2), "fresh noise per call"
+    assert torch.equal(m(a, sample=False), m(a, sample=False)), "sample=False is deterministic"
+    assert not torch.equal(m(a, sample=False), s1)
+    g1, g2 = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    assert torch.equal(m(a, generator=g1), m(a, generator=g2)), "same generator → same sample"
+    z = m.sample_noise(4, torch.Generator().manual_seed(3))
+    assert torch.equal(m(a, noise=z), m(a, noise=z))
+    assert torch.equal(m(a, noise=torch.zeros_like(z)), m(a, sample=False))
+    with pytest.raises(ValueError, match="noise must have shape"):
+        m(a, noise=z[:2])
+
+
+def test_deterministic_painters_accept_and_ignore_sample() -> None:
+    m = tiny("supervised")
+    a = torch.rand(3, 12)
+    assert m.sample_noise(3) is None
+    assert torch.equal(m(a), m(a, sample=False))
+    assert torch.equal(m(a), m(a, generator=torch.Generator().manual_seed(1)))
+    d = painters.load_painter("default")
+    assert torch.equal(d(a), d(a, sample=False)) and not d.stochastic
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_save_load_round_trip(kind: str, tmp_path) -> None:
-    m = tiny(kind).eval()
+    m = tiny(kind)
     m.save_pretrained(tmp_path / kind, steps=3)
     back = painters.load_painter(tmp_path / kind)
     assert type(back) is type(m) and back.config == m.config
     a = torch.rand(3, 12)
-    assert torch.equal(back(a), m(a))
+    assert torch.equal(back(a, sample=False), m(a, sample=False))
+    if kind in STOCHASTIC:
+        z = m.sample_noise(3, torch.Generator().manual_seed(0))
+        assert torch.equal(back(a, noise=z), m(a, noise=z))
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_training_loss_decreases_on_a_fixed_batch(kind: str) -> None:
     torch.manual_seed(1)
-    m = tiny(kind).train()
+    # the GAN's adversarial term need not fall on a fixed batch: check the rest of its loss
+    extra = {"adv_weight": 0.0} if kind == "gan" else {}
+    m = PAINTER_KINDS[kind](**tiny_config(kind), **extra).train()
     a = torch.rand(8, 12)
     s = fake_strokes(a)
     phases = getattr(m, "phase_schedule", m.phases)
-    opts = {ph: torch.optim.Adam(m.phase_parameters(ph), lr=3e-3) for ph in set(phases)}
-    key = "recon_ratio" if kind == "vae" else "ratio_est"
+    opts = {ph: torch.optim.Adam(m.phase_parameters(ph), lr=1e-2) for ph in set(phases)}
 
     def ratio() -> float:
-        m.eval()
         with torch.no_grad():
-            r = float(composite_mse(m(a)[:, 3:4], s[:, 3:4], a)) / 0.002
-        m.train()
-        return r
+            return float(composite_mse(m(a, sample=False)[:, 3:4], s[:, 3:4], a)) / 0.002
 
-    before = ratio()
-    for _ in range(25):
+    # the GAN's pixel-level error is not what it minimises: check its own loss instead
+    key = "loss" if kind == "gan" else None
+    structure = {k: v.clone() for k, v in m.structure.state_dict().items()}
+    before, first = ratio(), None
+    for _ in range(30):
         for ph in phases:
             opts[ph].zero_grad()
             loss, logs = m.training_loss(a, s, ph)
             assert torch.isfinite(loss)
             loss.backward()
             opts[ph].step()
-    assert key in logs
-    assert ratio() < 0.8 * before
+            if key in logs and first is None:
+                first = logs[key]  # type: ignore[index]
+    if key is None:
+        assert ratio() < 0.9 * before, (before, ratio(), logs)
+    else:
+        assert logs[key] < 0.9 * first, (first, logs)
+    for k, v in m.structure.state_dict().items():  # the geometry stays frozen
+        assert torch.equal(v, structure[k]), k
+
+
+def test_gan_critic_is_saved_but_not_used_to_draw() -> None:
+    m = tiny("gan")
+    assert any(k.startswith("critic.") for k in m.state_dict()), "critic must be checkpointed"
+    a = torch.rand(4, 12)
+    before = m(a, sample=False)
+    with torch.no_grad():
+        for p in m.critic.parameters():
+            p.add_(1.0)
+    assert torch.equal(m(a, sample=False), before)
+    assert set(map(id, m.phase_parameters("critic"))).isdisjoint(
+        map(id, m.phase_parameters("generator"))
+    )
+
+
+def test_vae_prior_mean_is_zero_latent() -> None:
+    m = tiny("vae")
+    a = torch.rand(4, 12)
+    z = torch.zeros(4, m.noise_channels, m.noise_size, m.noise_size)
+    assert torch.equal(m(a, sample=False), m(a, noise=z))
+    assert not torch.equal(m(a, sample=False), m(a, noise=z + 3.0))
+
+
+def test_fixed_noise_keeps_each_strokes_texture() -> None:
+    m = tiny("gan")
+    f = fixed_noise(m, seed=5)
+    assert isinstance(f, FixedNoise) and f.size == m.size and f.kind == "gan"
+    a = torch.rand(6, 12, requires_grad=True)
+    y1 = f(a)
+    assert torch.equal(y1, f(a)), "same strokes → same texture on every call"
+    # stroke j keeps its noise whatever the batch (up to float rounding of batched kernels)
+    assert torch.allclose(f(a[:3]), y1[:3], atol=1e-5)
+    y1[:, 3].sum().backward()
+    assert a.grad is not None and float(a.grad.abs().sum()) > 0
+    assert not torch.equal(fixed_noise(m, seed=6)(a), y1)
+    sup = tiny("supervised")
+    assert fixed_noise(sup) is sup
+
+
+def test_noise_for_indices_is_reproducible() -> None:
+    m = tiny("vae")
+    n1 = noise_for_indices(m, [3, 9, 3])
+    assert n1 is not None and torch.equal(n1[0], n1[2]) and not torch.equal(n1[0], n1[1])
+    assert torch.equal(noise_for_indices(m, [9])[0], n1[1])
+    assert noise_for_indices(tiny("supervised"), [1]) is None
+
+
+def test_laplacian_of_constant_is_zero_inside() -> None:
+    x = torch.ones(1, 1, 8, 8)
+    assert float(laplacian(x)[..., 1:-1, 1:-1].abs().max()) == 0.0
 
 
 def test_composite_mse_is_mse_on_white() -> None:
@@ -100,33 +223,55 @@ def test_composite_mse_is_mse_on_white() -> None:
     assert white_weight(torch.ones(1, 12)).item() == 0.0
 
 
-def test_gan_forward_uses_only_the_generator_and_zero_noise() -> None:
-    m = tiny("gan").eval()
-    assert any(k.startswith("critic.") for k in m.state_dict()), "critic must be checkpointed"
-    a = torch.rand(4, 12)
-    before = m(a)
-    with torch.no_grad():
-        for p in m.critic.parameters():
-            p.add_(1.0)
-    assert torch.equal(m(a), before)
-    assert torch.equal(m.alpha(a, torch.zeros(4, m.noise_dim)), before[:, 3:4])
-    m.train()
-    assert not torch.equal(m.alpha(a), m.alpha(a)), "training mode samples noise"
-
-
-def test_vae_infers_at_the_prior_mean() -> None:
-    m = tiny("vae").eval()
-    a = torch.rand(4, 12)
-    assert torch.equal(m(a)[:, 3:4], m.alpha(a, torch.zeros(4, m.latent_dim)))
-    assert not torch.equal(m(a)[:, 3:4], m.alpha(a, torch.full((4, m.latent_dim), 3.0)))
-
-
-def test_default_sizes_are_cpu_friendly() -> None:
+def test_default_sizes_are_small() -> None:
     for kind in KINDS:
         n = PAINTER_KINDS[kind]().num_parameters()
-        assert 200_000 <= n <= 2_500_000, (kind, n)
+        assert 20_000 <= n <= 2_500_000, (kind, n)  # ≤ 10 MB as float32
 
 
-def test_decoder_rejects_bad_size() -> None:
-    with pytest.raises(ValueError, match="size"):
-        SupervisedPainter(size=48)
+def test_bad_configs_fail_clearly() -> None:
+    with pytest.raises(ValueError, match="deterministic"):
+        SupervisedPainter(noise_channels=2)
+    with pytest.raises(ValueError, match="noise"):
+        GANPainter(noise_channels=0)
+    with pytest.raises(ValueError, match="widths"):
+        SupervisedPainter(widths=[4, 4])
+
+
+def test_env_with_a_stochastic_painter_is_reproducible(tmp_path) -> None:
+    """Painting-v0(renderer=<gan folder>): texture noise follows the env's seed."""
+    import numpy as np
+
+    from painting_env import PaintingEnv
+
+    tiny("gan").save_pretrained(tmp_path / "gan")
+    target = np.full((64, 64, 3), 90, np.uint8)
+
+    def episode(seed: int) -> np.ndarray:
+        env = PaintingEnv(target=target, renderer=str(tmp_path / "gan"), max_strokes=3)
+        env.reset(seed=seed)
+        env.action_space.seed(0)
+        for _ in range(3):
+            obs, *_ = env.step(env.action_space.sample())
+        return obs["canvas"]
+
+    a, b = episode(0), episode(0)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, episode(1))
+
+
+def test_texture_energy_and_two_sample_test_tell_smooth_from_textured() -> None:
+    from painters.evaluation import texture_energy, two_sample_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    ys, xs = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    disc = (((xs - 32) ** 2 + (ys - 32) ** 2) < 200).float()[None, None]
+    smooth = torch.cat([torch.zeros(120, 3, 64, 64), 0.5 * disc.expand(120, 1, 64, 64)], 1)
+    speckle = (torch.rand(120, 1, 64, 64, generator=g) < 0.5).float()
+    textured = smooth.clone()
+    textured[:, 3:4] = disc * speckle
+    assert texture_energy(textured) > 10 * texture_energy(smooth)
+    assert two_sample_accuracy(textured, smooth, epochs=10) > 0.9
+    other = smooth.clone()
+    other[:, 3:4] = disc * (torch.rand(120, 1, 64, 64, generator=g) < 0.5).float()
+    assert two_sample_accuracy(textured, other, epochs=10) < 0.75

@@ -37,6 +37,9 @@ class NeuralPainter(nn.Module):
     kind: ClassVar[str] = "base"
     #: Side of the strokes this painter draws.
     size: int = 64
+    #: True when ``painter(actions)`` draws a random sample (GAN, VAE): such painters take
+    #: ``sample=False`` (deterministic estimate), ``generator=`` and ``noise=``.
+    stochastic: ClassVar[bool] = False
 
     def __init__(self, **config: Any) -> None:
         super().__init__()
@@ -46,6 +49,16 @@ class NeuralPainter(nn.Module):
 
     def forward(self, actions: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
+
+    def sample_noise(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor | None:
+        """Noise for ``n`` strokes to pass as ``noise=`` (keeps their texture fixed across
+        calls, as gradient painting needs); None for deterministic painters."""
+        return None
 
     @staticmethod
     def rgba_from_alpha(actions: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:

@@ -200,7 +200,16 @@ class StructuredPainter(NeuralPainter):
     #: cache (measured: 1,024 strokes in one go ran at less than half the per-stroke speed).
     chunk = 256
 
-    def forward(self, actions: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        actions: torch.Tensor,
+        sample: bool = True,
+        *,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """RGBA strokes (B, 4, H, W). Deterministic: ``sample``, ``generator`` and ``noise``
+        are accepted (the stochastic painters' API) and ignored."""
         actions = actions.float()
         if actions.shape[0] > self.chunk:
             return torch.cat([self(a) for a in actions.split(self.chunk)])

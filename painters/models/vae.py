@@ -1,120 +1,125 @@
-"""The VAE painter: Nakano's conditional VAE (*Neural Painters*, arXiv 1904.08410).
+"""The VAE painter: structure + texture decoded from a spatial latent, a conditional VAE.
 
-An encoder q(z | stroke, action) sees the real alpha map and its action; the decoder
-p(stroke | action, z) draws the alpha map. The latent carries what the action does not fix
-(the brush's random texture), so at inference the latent sits at its prior mean, z = 0, and the
-painter draws the expected-looking stroke deterministically. Colour comes from the action.
+After Nakano's *Neural Painters* (arXiv 1904.08410), whose VAE painter decodes the stroke from
+a latent. Here the decoder is a :class:`~painters.models.textured.TexturedPainter`: the frozen
+structured painter's alpha plus a U-Net residual that reads the latent z as noise planes. z is
+a small spatial map (default 2 × 32 × 32), because what the action leaves open is *where* the
+brush's grain falls, and a spatial latent can say that cheaply. The encoder q(z | stroke,
+action) sees the real alpha and the structured alpha.
 
-ELBO with a Gaussian likelihood whose variance is the brush's own noise: two renders of one
-action differ by MSE ≈ floor (0.002) on white, so each render's variance around the mean stroke
-is floor / 2. Using that σ² (on the composited pixels) makes the reconstruction term the
-fidelity metric in nats, and the KL term cannot be traded against a made-up scale.
+Loss: negative ELBO per pixel with a Gaussian likelihood on alpha whose variance is the brush's
+own (two renders of one action differ by alpha MSE ≈ 0.006, so each render varies by ≈ 0.003
+around the mean stroke): the reconstruction term cannot be traded against a made-up scale.
+
+``painter(actions)`` decodes z ~ N(0, I) (a sample); ``sample=False`` decodes the prior mean
+z = 0 (deterministic, the painter's best single estimate).
 """
 
 from __future__ import annotations
 
+import math
+from typing import Any, ClassVar
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from painters.models.base import NeuralPainter, register_painter
+from painters.models.base import register_painter
 from painters.models.supervised import (
     NOISE_FLOOR,
-    AlphaDecoder,
     PixelLossMixin,
     composite_mse,
     target_alpha,
-    white_weight,
 )
+from painters.models.textured import TexturedPainter, laplacian
 
 
 class Encoder(nn.Module):
-    """(alpha (B, 1, 64, 64), action (B, 12)) → (mean, log-variance) of z, each (B, latent)."""
+    """(real alpha, structured alpha) (B, 2, H, W) → mean and log-variance of z (B, C, s, s)."""
 
-    def __init__(self, channels: int = 16, latent_dim: int = 16) -> None:
+    def __init__(self, size: int, latent_channels: int, latent_size: int, channels: int) -> None:
         super().__init__()
-        c = channels
-        self.conv = nn.Sequential(
-            nn.Conv2d(1, c, 4, 2, 1), nn.SiLU(),  # 32
-            nn.Conv2d(c, 2 * c, 4, 2, 1), nn.SiLU(),  # 16
-            nn.Conv2d(2 * c, 4 * c, 4, 2, 1), nn.SiLU(),  # 8
-            nn.Conv2d(4 * c, 4 * c, 4, 2, 1), nn.SiLU(),  # 4
-        )  # fmt: skip
-        self.fc = nn.Sequential(
-            nn.Linear(4 * c * 16 + 12, 128), nn.SiLU(), nn.Linear(128, 2 * latent_dim)
-        )
-        nn.init.zeros_(self.fc[-1].weight)
-        nn.init.zeros_(self.fc[-1].bias)
+        steps = int(round(math.log2(size // 2 // latent_size)))
+        if (size // 2) >> steps != latent_size or size % 2:
+            raise ValueError(f"noise_size must be size / 2^k (k ≥ 1), got {latent_size}")
+        layers: list[nn.Module] = [nn.Conv2d(8, channels, 3, padding=1), nn.LeakyReLU(0.2)]
+        for _ in range(steps):
+            layers += [nn.Conv2d(channels, channels, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers)
+        self.head = nn.Conv2d(channels, 2 * latent_channels, 3, padding=1)
+        # start at the prior: mean 0, variance 1 (KL 0)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
 
-    def forward(self, alpha: torch.Tensor, actions: torch.Tensor):
-        h = torch.cat([self.conv(alpha).flatten(1), actions], 1)
-        mu, logvar = self.fc(h).chunk(2, dim=1)
+    def forward(self, alpha: torch.Tensor, base: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.net(F.pixel_unshuffle(torch.cat([alpha, base], 1), 2))
+        mu, logvar = self.head(h).chunk(2, dim=1)
         return mu, logvar.clamp(-10.0, 5.0)
 
 
 @register_painter
-class VAEPainter(PixelLossMixin, NeuralPainter):
-    """Conditional VAE painter (see module docstring).
+class VAEPainter(PixelLossMixin, TexturedPainter):
+    """Conditional VAE texture painter (see module docstring).
 
-    Args:
-        size: stroke side in px.
-        hidden: decoder MLP width.
-        base_channels: decoder channels at 8×8.
-        latent_dim: dimensions of z.
-        encoder_channels: encoder width.
+    Args (beyond :class:`~painters.models.textured.TexturedPainter`'s; ``noise_channels`` and
+    ``noise_size`` are the latent's):
+        encoder_channels: width of the encoder.
         kl_weight: β of the ELBO (1.0 is the true ELBO).
+        alpha_var: variance of the Gaussian likelihood on alpha (the brush's own, ≈ 0.003).
     """
 
     kind = "vae"
-    default_lr = 5e-4
+    stochastic: ClassVar[bool] = True
+    default_lr = 1e-3
 
     def __init__(
         self,
-        size: int = 64,
-        hidden: int = 256,
-        base_channels: int = 64,
-        latent_dim: int = 16,
+        noise_channels: int = 2,
+        noise_size: int = 32,
         encoder_channels: int = 16,
         kl_weight: float = 1.0,
+        alpha_var: float = 0.003,
+        **kwargs: Any,
     ) -> None:
+        if noise_channels < 1:
+            raise ValueError("the VAE painter needs a latent: noise_channels must be ≥ 1")
+        kwargs.setdefault("modulation", 0.5)
         super().__init__(
-            size=size,
-            hidden=hidden,
-            base_channels=base_channels,
-            latent_dim=latent_dim,
+            noise_channels=noise_channels,
+            noise_size=noise_size,
             encoder_channels=encoder_channels,
             kl_weight=kl_weight,
+            alpha_var=alpha_var,
+            **kwargs,
         )
-        self.size, self.latent_dim, self.kl_weight = size, latent_dim, kl_weight
-        self.encoder = Encoder(encoder_channels, latent_dim)
-        self.decoder = AlphaDecoder(12 + latent_dim, hidden, base_channels, size)
+        self.kl_weight, self.alpha_var = kl_weight, alpha_var
+        self.encoder = Encoder(self.size, noise_channels, noise_size, encoder_channels)
 
-    def alpha(self, actions: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Alpha map for latent ``z`` (default: the prior mean 0, the deterministic painter)."""
-        actions = actions.float()
-        if z is None:
-            z = actions.new_zeros(actions.shape[0], self.latent_dim)
-        return torch.sigmoid(self.decoder(torch.cat([actions, z], 1)))
-
-    def forward(self, actions: torch.Tensor) -> torch.Tensor:
-        actions = actions.float()
-        return self.rgba_from_alpha(actions, self.alpha(actions))
+    def phase_parameters(self, phase: str) -> list[nn.Parameter]:
+        return self.trainable_parameters()
 
     def training_loss(
         self, actions: torch.Tensor, strokes: torch.Tensor, phase: str = "main"
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Negative ELBO per pixel: composited squared error / (2σ²) + β·KL / pixels."""
+        """Negative ELBO per pixel: squared alpha error / (2σ²) + β·KL / pixels."""
         actions = actions.float()
         y = target_alpha(strokes)
-        mu, logvar = self.encoder(y * white_weight(actions).sqrt(), actions)
+        with torch.no_grad():
+            base = self.structure_alpha(actions)
+        mu, logvar = self.encoder(y, base)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        p = self.alpha(actions, z)
-        mse = composite_mse(p, y, actions)
-        sigma2 = NOISE_FLOOR / 2
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
+        p = self.alpha_from(actions, base, z)
+        recon = (p - y).pow(2).mean() / (2 * self.alpha_var)
+        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum((1, 2, 3)).mean()
         pixels = y.shape[-1] * y.shape[-2]
-        loss = mse / (2 * sigma2) + self.kl_weight * kl / pixels
+        loss = recon + self.kl_weight * kl / pixels
+        with torch.no_grad():
+            ratio = composite_mse(p, y, actions) / NOISE_FLOOR
+            tex = laplacian(p).pow(2).mean() / laplacian(y).pow(2).mean().clamp(min=1e-12)
         return loss, {
             "loss": float(loss.detach()),
             "kl": float(kl.detach()),
-            "recon_ratio": float(mse.detach()) / NOISE_FLOOR,
+            "recon_ratio": float(ratio),
+            "recon_texture": float(tex),
         }
