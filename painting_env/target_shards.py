@@ -52,22 +52,31 @@ class TargetShards:
             raise FileNotFoundError(
                 f"no .npz target shards in {folder}; build them with scripts/make_targets.py"
             )
-        images, sources = [], []
+        # Two passes: sizes first (the small ``source`` arrays), then each shard's images copied
+        # into one preallocated array, so peak memory stays near the dataset's size.
+        counts, shape = [], None
         for f in files:
             with np.load(f, allow_pickle=False) as z:
-                if "images" not in z.files:
-                    raise ValueError(f"{f} has no 'images' array; not a target shard")
-                im = z["images"]
-                if im.dtype != np.uint8 or im.ndim != 4 or im.shape[3] != 3:
-                    raise ValueError(f"{f}: images must be uint8 (N, S, S, 3), got {im.shape}")
-                images.append(im)
-                src = z["source"] if "source" in z.files else np.full(len(im), -1, np.int32)
-                sources.append(src.astype(np.int32, copy=False))
-        if len({im.shape[1:] for im in images}) > 1:
-            raise ValueError(f"shards in {folder} hold crops of different sizes; rebuild them")
+                if "images" not in z.files or "source" not in z.files:
+                    raise ValueError(f"{f} lacks 'images'/'source' arrays; not a target shard")
+                counts.append(len(z["source"]))
         self.folder = Path(folder)
-        self.images = np.concatenate(images) if len(images) > 1 else images[0]
-        self.source = np.concatenate(sources) if len(sources) > 1 else sources[0]
+        self.images = np.empty((0,), np.uint8)
+        self.source = np.empty(sum(counts), np.int32)
+        at = 0
+        for f, n in zip(files, counts, strict=True):
+            with np.load(f, allow_pickle=False) as z:
+                im = z["images"]
+                if im.dtype != np.uint8 or im.ndim != 4 or im.shape[3] != 3 or len(im) != n:
+                    raise ValueError(f"{f}: images must be uint8 (N, S, S, 3), got {im.shape}")
+                if shape is None:
+                    shape = im.shape[1:]
+                    self.images = np.empty((sum(counts), *shape), np.uint8)
+                elif im.shape[1:] != shape:
+                    raise ValueError(f"shards in {folder} hold crops of different sizes; rebuild")
+                self.images[at : at + n] = im
+                self.source[at : at + n] = z["source"]
+                at += n
 
     def __len__(self) -> int:
         return len(self.images)
