@@ -186,3 +186,25 @@ def test_flat_grid_and_mean_colour():
     assert np.array_equal(flat_grid(img, 100), img)  # more cells than pixels: the image itself
     with pytest.raises(ValueError, match="cells"):
         flat_grid(img, 0)
+
+
+def test_bench_agents_baseline_rows(tmp_path, capsys):
+    """The benchmark's flat baselines on two photos (no agents: fast, no trained model)."""
+    import importlib.util
+    from pathlib import Path
+
+    import cv2
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_agents", Path(__file__).parents[1] / "benchmarks/bench_agents.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"p{i}.png"), _photo(i)[..., ::-1])
+    out = tmp_path / "b.json"
+    assert bench.main(["--agents", "", "--images", str(tmp_path), "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert rows["8×8 grid"]["mse"] < rows["mean colour"]["mse"] < rows["white canvas"]["mse"]
+    assert rows["16×16 grid"]["mse"] < rows["8×8 grid"]["mse"]
+    assert "| 8×8 grid |" in capsys.readouterr().out
