@@ -22,7 +22,6 @@ from painters.training import STATE_NAME, TrainConfig, TrainingError, check_item
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "train_painter.py"
-HAS_DATA = importlib.util.find_spec("painters.data") is not None
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -185,7 +184,6 @@ def write_dataset_dirs(root: Path) -> tuple[Path, Path]:
     return ours, kaggle
 
 
-@pytest.mark.skipif(not HAS_DATA, reason="painters.data (StrokeDataset) has not landed yet")
 @pytest.mark.parametrize("kind", ["gan", "vae", "supervised", "structured"])
 def test_script_on_shards_and_kaggle(kind: str, tmp_path: Path, capsys) -> None:
     """What the reviewers run, in-process (default model sizes, 3 steps, batch 16)."""
@@ -200,7 +198,6 @@ def test_script_on_shards_and_kaggle(kind: str, tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_DATA, reason="painters.data (StrokeDataset) has not landed yet")
 def test_script_subprocess_on_kaggle(tmp_path: Path) -> None:
     _, kaggle = write_dataset_dirs(tmp_path)
     r = run_script("--kind", "gan", "--data", str(kaggle), "--out", str(tmp_path / "o"),

@@ -1,19 +1,13 @@
-"""Stroke datasets: (action, stroke) pairs to learn neural painters from.
-
-Three sources, one item format — ``(actions float32 (12,), strokes float32 (4, S, S) in [0, 1])``,
-straight-alpha RGBA:
-
-* :func:`write_shards` renders a dataset to compressed npz shards plus ``manifest.json``
-  (``scripts/make_dataset.py`` is its command line), and :class:`StrokeDataset` reads it back
-  lazily;
-* :class:`StrokeDataset` also reads the public Kaggle MyPaintBrushstrokes files
-  (``episodes_*.npz``, RGB on white), recovering alpha with :func:`recover_alpha`;
-* :class:`OnTheFlyStrokes` renders an endless stream inside DataLoader workers.
+"""Writing stroke datasets: compressed npz shards plus ``manifest.json``, rendered in a pool
+of worker processes (``scripts/make_dataset.py`` is the command line), and reading their
+headers back.
 
 Reproducibility: the action with global index i is the same for every shard size and worker
 count (actions come in fixed blocks of :data:`ACTION_BLOCK`, each from a generator seeded by
 ``(seed, block)``), and its stroke is rendered with ``start_index = i``, so its texture seed is
 (seed, i). A dataset's arrays are therefore identical bytes for any ``--workers``.
+
+No torch here: the writer and its workers start fast without it.
 """
 
 from __future__ import annotations
@@ -27,18 +21,14 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from painters import actions as A
 from painters.io import atomic_write, atomic_write_bytes
-
-if TYPE_CHECKING:
-    import torch
+from painters.renderers.base import DEFAULT_BRUSH
 
 FORMAT = "neural-painting-strokes"
 FORMAT_VERSION = 1
@@ -230,7 +220,7 @@ def write_shards(
     num_strokes: int,
     *,
     renderer: str = "mypaint",
-    brush: str = "classic/dry_brush",
+    brush: str = DEFAULT_BRUSH,
     seed: int = 0,
     workers: int = 1,
     shard_size: int | None = None,
@@ -479,322 +469,3 @@ def _load_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
             return z["actions"], z["strokes"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path}: could not read actions/strokes ({e})") from None
-
-
-def _kaggle_valid(actions: np.ndarray) -> np.ndarray:
-    """Rows whose colour is far enough from white for alpha to be recovered."""
-    c = np.clip(actions[:, A.COLOR].astype(np.float64), 0.0, 1.0)
-    return ((1.0 - c) ** 2).sum(1) >= NEAR_WHITE
-
-
-def recover_alpha(rgb: np.ndarray, colors: np.ndarray) -> np.ndarray:
-    """Straight-alpha RGBA uint8 (N, H, W, 4) from strokes painted on white.
-
-    ``rgb`` uint8 (N, H, W, 3), ``colors`` the actions' colours (N, 3) in [0, 1]. A pixel is
-    p = c·α + (1 − α), so the least-squares α over the channels is
-    Σ (1 − p)(1 − c) / Σ (1 − c)² (ACTIONS.md). Colours near white (Σ(1 − c)² < NEAR_WHITE)
-    have no usable α: their rows come back fully transparent; :class:`StrokeDataset` and
-    :func:`load_kaggle_npz` drop them.
-    """
-    c = np.clip(np.asarray(colors, np.float32), 0.0, 1.0)
-    w = 1.0 - c  # (N, 3)
-    denom = (w * w).sum(1)
-    ok = denom >= NEAR_WHITE
-    inv = np.where(ok, 1.0 / np.maximum(denom, 1e-12), 0.0).astype(np.float32)
-    dark = 1.0 - rgb.astype(np.float32) / 255.0  # (N, H, W, 3)
-    alpha = np.einsum("nhwc,nc->nhw", dark, w) * inv[:, None, None]
-    alpha8 = np.rint(np.clip(alpha, 0.0, 1.0) * 255.0).astype(np.uint8)
-    out = np.zeros(rgb.shape[:3] + (4,), np.uint8)
-    col8 = np.rint(c * 255.0).astype(np.uint8)
-    painted = alpha8 > 0
-    out[..., :3] = np.where(painted[..., None], col8[:, None, None, :], 0)
-    out[..., 3] = alpha8
-    return out
-
-
-def load_kaggle_npz(
-    path: str | os.PathLike, *, drop_near_white: bool = True, chunk: int = 2048
-) -> tuple[np.ndarray, np.ndarray]:
-    """A Kaggle MyPaintBrushstrokes file (``episodes_N.npz``) as our format:
-    ``(actions float32 (N, 12), strokes uint8 (N, 64, 64, 4))`` straight alpha.
-
-    Rows whose colour is near white are dropped (``drop_near_white``), since their alpha cannot
-    be recovered from RGB on white. Memory: the file's RGB plus the RGBA result (about 2.2 GB
-    for a 100,000-stroke file); use :class:`StrokeDataset` to stream instead.
-    """
-    p = Path(path)
-    fmt, _, _ = _check_shapes(p)
-    if fmt != "kaggle":
-        raise ValueError(f"{p}: strokes are RGBA already (a painters.data shard), not Kaggle RGB")
-    actions, rgb = _load_arrays(p)
-    actions = np.clip(actions.astype(np.float32), 0.0, 1.0)
-    keep = _kaggle_valid(actions) if drop_near_white else np.ones(len(actions), bool)
-    idx = np.flatnonzero(keep)
-    strokes = np.empty((len(idx), rgb.shape[1], rgb.shape[2], 4), np.uint8)
-    for lo in range(0, len(idx), chunk):
-        sel = idx[lo : lo + chunk]
-        strokes[lo : lo + len(sel)] = recover_alpha(rgb[sel], actions[sel, A.COLOR])
-    return actions[idx], strokes
-
-
-# --------------------------------------------------------------------------------------------
-# torch datasets
-#
-# The logic lives in plain classes; the public names (StrokeDataset, ShardShuffleSampler,
-# OnTheFlyStrokes) add torch's base classes on first access (module ``__getattr__`` below).
-# That keeps ``import torch`` (seconds) out of scripts/make_dataset.py and its workers, which
-# only write shards — start-up time decides how much a second worker helps on small datasets.
-# --------------------------------------------------------------------------------------------
-def _to_item(action: np.ndarray, stroke: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    import torch
-
-    a = torch.from_numpy(np.ascontiguousarray(action, dtype=np.float32))
-    s = torch.from_numpy(np.ascontiguousarray(stroke)).permute(2, 0, 1).float().div_(255.0)
-    return a, s
-
-
-class _StrokeDataset:
-    """(action, stroke) pairs from shard directories or files, loaded lazily.
-
-    ``path_or_paths``: one or more directories (with a ``manifest.json`` from
-    :func:`write_shards`, or holding ``shard_*.npz`` / ``episodes_*.npz`` files) or npz files.
-    The format of each file is detected from its arrays: RGBA strokes (ours) or Kaggle RGB on
-    white (alpha recovered per item with :func:`recover_alpha`; near-white colours skipped).
-
-    Only array headers (and, for Kaggle files, the small ``actions`` array) are read up front;
-    whole shards are decompressed on first use and kept in an LRU cache of at most
-    ``cache_bytes`` (default 2 GiB, per DataLoader worker; at least one shard): a dataset that
-    fits is read from disk once, whatever the sampling order. For larger datasets, random access
-    reloads shards often: use :class:`ShardShuffleSampler`, which shuffles shards and then items
-    within each shard, so each shard is decompressed once per epoch.
-    Items are ``(actions float32 (12,), strokes float32 (4, S, S) in [0, 1])``.
-    """
-
-    def __init__(
-        self,
-        path_or_paths: str | os.PathLike | Sequence[str | os.PathLike],
-        cache_bytes: int = 2 << 30,
-    ) -> None:
-        paths = (
-            [path_or_paths]
-            if isinstance(path_or_paths, (str, os.PathLike))
-            else list(path_or_paths)
-        )
-        if not paths:
-            raise ValueError("StrokeDataset needs at least one directory or npz file")
-        self.files: list[Path] = []
-        self.formats: list[str] = []
-        self.rows: list[np.ndarray | None] = []  # kept rows (Kaggle) or None (all rows)
-        counts: list[int] = []
-        sides: set[int] = set()
-        for p in map(Path, paths):
-            for f, fmt, n, side, rows in self._index(p):
-                self.files.append(f)
-                self.formats.append(fmt)
-                self.rows.append(rows)
-                counts.append(n)
-                sides.add(side)
-        if len(sides) > 1:
-            raise ValueError(f"stroke sizes differ between files ({sorted(sides)}); use one size")
-        self.size = sides.pop()
-        self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        if self.offsets[-1] == 0:
-            raise ValueError(f"no strokes in {', '.join(map(str, paths))}")
-        self.cache_bytes = int(cache_bytes)
-        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-
-    @staticmethod
-    def _index(p: Path):
-        if not p.exists():
-            raise FileNotFoundError(f"no dataset at {p}; write one with scripts/make_dataset.py")
-        if p.is_file():
-            files = [p]
-        elif (p / MANIFEST).is_file():
-            m = _read_manifest(p / MANIFEST)
-            if not m.get("complete", False):
-                raise ValueError(
-                    f"{p}: dataset is incomplete (interrupted?); rerun the same "
-                    "scripts/make_dataset.py command to finish it"
-                )
-            files = [p / s["file"] for s in m["shards"]]
-            missing = [f.name for f in files if not f.is_file()]
-            if missing:
-                raise ValueError(f"{p}: manifest lists missing shard(s) {', '.join(missing[:3])}")
-        else:
-            files = sorted(p.glob("shard_*.npz")) + sorted(
-                p.glob("episodes_*.npz"), key=lambda f: (len(f.name), f.name)
-            )
-            if not files:
-                raise ValueError(
-                    f"{p}: no shard_*.npz or episodes_*.npz files; write a dataset with "
-                    "scripts/make_dataset.py or download the Kaggle MyPaintBrushstrokes files"
-                )
-        for f in files:
-            fmt, n, side = _check_shapes(f)
-            rows = None
-            if fmt == "kaggle":
-                acts, _ = _load_actions_only(f)
-                rows = np.flatnonzero(_kaggle_valid(acts))
-                n = len(rows)
-            yield f, fmt, n, side, rows
-
-    def __len__(self) -> int:
-        return int(self.offsets[-1])
-
-    def shard_of(self, index: int) -> tuple[int, int]:
-        """(file number, row within the file's kept rows) of a dataset index."""
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} strokes")
-        k = int(np.searchsorted(self.offsets, index, side="right") - 1)
-        return k, int(index - self.offsets[k])
-
-    def _shard(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if k in self._cache:
-            self._cache.move_to_end(k)
-            return self._cache[k]
-        actions, strokes = _load_arrays(self.files[k])
-        if self.rows[k] is not None:
-            actions = np.clip(actions.astype(np.float32), 0.0, 1.0)
-        entry = (actions.astype(np.float32, copy=False), strokes)
-        size = entry[0].nbytes + entry[1].nbytes
-        while self._cache and self._cached_bytes() + size > self.cache_bytes:
-            self._cache.popitem(last=False)
-        self._cache[k] = entry
-        return entry
-
-    def _cached_bytes(self) -> int:
-        return sum(a.nbytes + s.nbytes for a, s in self._cache.values())
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        k, j = self.shard_of(int(index))
-        actions, strokes = self._shard(k)
-        rows = self.rows[k]
-        if rows is None:
-            return _to_item(actions[j], strokes[j])
-        r = int(rows[j])
-        rgba = recover_alpha(strokes[r : r + 1], actions[r : r + 1, A.COLOR])[0]
-        return _to_item(actions[r], rgba)
-
-
-def _load_actions_only(path: Path) -> tuple[np.ndarray, None]:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return np.asarray(z["actions"], np.float32), None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path}: could not read actions ({e})") from None
-
-
-class _ShardShuffleSampler:
-    """Shuffles the order of shards, then items within each shard, so a :class:`StrokeDataset`
-    decompresses each shard once per epoch instead of once per item. Deterministic per
-    ``(seed, epoch)``; call :meth:`set_epoch` between epochs for a new order."""
-
-    def __init__(self, dataset: _StrokeDataset, seed: int = 0) -> None:
-        self.offsets = dataset.offsets
-        self.seed = int(seed)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return int(self.offsets[-1])
-
-    def __iter__(self) -> Iterator[int]:
-        rng = np.random.default_rng((self.seed, self.epoch))
-        for k in rng.permutation(len(self.offsets) - 1):
-            lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
-            yield from (lo + rng.permutation(hi - lo)).tolist()
-
-
-class _OnTheFlyStrokes:
-    """An endless stream of freshly rendered (action, stroke) pairs.
-
-    Rendering happens where the iterator runs: inside DataLoader worker processes when
-    ``num_workers > 0`` (one renderer per worker, created there). Chunk g of the stream (``chunk``
-    strokes, actions from a generator seeded by (seed, g), textures by (seed, global index)) goes
-    to worker ``g mod num_workers``, so each worker's stream is distinct and deterministic and
-    the union does not depend on the worker count. The stream is salted: it never repeats the
-    strokes :func:`write_shards` writes with the same seed, so a written dataset of the same
-    seed is a fair validation set.
-    """
-
-    def __init__(
-        self,
-        renderer: str = "mypaint",
-        brush: str = "classic/dry_brush",
-        seed: int = 0,
-        size: int = 64,
-        chunk: int = 256,
-    ) -> None:
-        from painters.renderers import RENDERERS
-
-        if renderer not in RENDERERS:
-            raise ValueError(f"unknown renderer {renderer!r}; choose one of {', '.join(RENDERERS)}")
-        if int(chunk) < 1 or int(seed) < 0:
-            raise ValueError("chunk must be ≥ 1 and seed a non-negative integer")
-        if renderer == "mypaint":
-            from painters.renderers.mypaint import find_brush, load_library
-
-            load_library()
-            find_brush(brush)
-        self.renderer, self.brush = renderer, (str(brush) if renderer == "mypaint" else None)
-        self.seed, self.size, self.chunk = int(seed), int(size), int(chunk)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        from torch.utils.data import get_worker_info
-
-        info = get_worker_info()
-        wid, nw = (0, 1) if info is None else (info.id, info.num_workers)
-        if info is not None:
-            _init_worker(None, quiet=True)  # a DataLoader worker: keep libmypaint quiet
-        r = _make_renderer(self.renderer, self.brush, self.size, self.seed)
-        g = wid
-        while True:
-            start = g * self.chunk
-            actions = actions_for_range(self.seed, start, start + self.chunk, salt=ON_THE_FLY_SALT)
-            strokes = r.render(actions, start_index=start)
-            for a, s in zip(actions, strokes, strict=True):
-                yield _to_item(a, s)
-            g += nw
-
-
-_TORCH_CLASSES = {
-    "StrokeDataset": (_StrokeDataset, "Dataset"),
-    "ShardShuffleSampler": (_ShardShuffleSampler, "Sampler"),
-    "OnTheFlyStrokes": (_OnTheFlyStrokes, "IterableDataset"),
-}
-
-
-def __getattr__(name: str):
-    """Build the torch dataset classes on first use (see the comment above ``_to_item``)."""
-    if name not in _TORCH_CLASSES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import torch.utils.data as tud
-
-    for public, (impl, base) in _TORCH_CLASSES.items():
-        cls = type(public, (impl, getattr(tud, base)), {"__module__": __name__})
-        cls.__doc__, cls.__qualname__ = impl.__doc__, public
-        globals()[public] = cls
-    return globals()[name]
-
-
-if TYPE_CHECKING:
-    StrokeDataset = _StrokeDataset
-    ShardShuffleSampler = _ShardShuffleSampler
-    OnTheFlyStrokes = _OnTheFlyStrokes
-
-
-__all__ = [
-    "ACTION_BLOCK",
-    "OnTheFlyStrokes",
-    "ShardShuffleSampler",
-    "StrokeDataset",
-    "actions_for_range",
-    "auto_shard_size",
-    "load_kaggle_npz",
-    "recover_alpha",
-    "write_shards",
-]
