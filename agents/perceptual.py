@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from painters.io import first_line
+
 CONFIGS: dict[str, list[int | str]] = {
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
               512, 512, 512, "M"],
@@ -182,8 +184,7 @@ def load_vgg_features(features: nn.Sequential, path: str | os.PathLike) -> None:
     try:
         features.load_state_dict(feats, strict=True)
     except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
         raise ValueError(
-            f"{path} does not fit this VGG layout ({first}); name the file vgg16-*.pth or "
+            f"{path} does not fit this VGG layout ({first_line(e)}); name the file vgg16-*.pth or "
             "vgg19-*.pth after its architecture"
         ) from None

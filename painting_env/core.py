@@ -20,6 +20,7 @@ from painters.actions import ACTION_DIM, from_env_action
 from painters.compositing import blank_canvas, from_uint8, over
 from painters.distances import get_distance
 from painters.loading import load_painter, resolve_device
+from painters.renderers.base import DEFAULT_BRUSH
 from painting_env.targets import TargetSet, TargetSource
 
 OBS_MODES = ("dict", "compact")
@@ -118,7 +119,7 @@ class PaintingCore:
         distance: str = "mse",
         strokes_per_step: int = 1,
         background: Sequence[int] = (255, 255, 255),
-        brush: str = "classic/dry_brush",
+        brush: str = DEFAULT_BRUSH,
         device: str | torch.device = "cpu",
         obs_mode: str = "dict",
         random_crop: bool | None = None,

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from painters.renderers.base import DEFAULT_BRUSH
 from painting_env.core import PaintingCore
 from painting_env.targets import TargetSource
 
@@ -103,7 +104,7 @@ class PaintingEnv(gym.Env):
         distance: str = "mse",
         strokes_per_step: int = 1,
         background: Sequence[int] = (255, 255, 255),
-        brush: str = "classic/dry_brush",
+        brush: str = DEFAULT_BRUSH,
         device: str | torch.device = "cpu",
         render_mode: str | None = None,
         obs_mode: str = "dict",

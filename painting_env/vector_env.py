@@ -11,6 +11,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from painters.renderers.base import DEFAULT_BRUSH
 from painting_env.core import PaintingCore
 from painting_env.targets import TargetSource
 
@@ -51,7 +52,7 @@ class PaintingVectorEnv(VectorEnv):
         distance: str = "mse",
         strokes_per_step: int = 1,
         background: Sequence[int] = (255, 255, 255),
-        brush: str = "classic/dry_brush",
+        brush: str = DEFAULT_BRUSH,
         device: str | torch.device = "auto",
         render_mode: str | None = None,
         obs_mode: str = "dict",

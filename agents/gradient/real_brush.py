@@ -19,6 +19,7 @@ from agents.gradient.config import TILE, GradientConfig, RealAlphas
 from agents.gradient.optimiser import refine_colours
 from agents.gradient.tiles import window_alphas
 from painters.compositing import from_uint8
+from painters.io import first_line
 from painters.renderers.base import DEFAULT_BRUSH
 from painters.replaying import replay_windows as composite_windows
 
@@ -32,8 +33,7 @@ def real_renderer(size: int, brush: str, seed: int):
     try:
         return get_renderer("mypaint", size, brush=brush, seed=seed)
     except MyPaintUnavailable as e:
-        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        warnings.warn(f"real-brush fit skipped: {text}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"real-brush fit skipped: {first_line(e)}", RuntimeWarning, stacklevel=3)
         return None
 
 

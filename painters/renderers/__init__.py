@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from painters.renderers.base import Renderer
+from painters.renderers.base import DEFAULT_BRUSH, Renderer
 
 RENDERERS = ("mypaint", "simple")
 
@@ -13,7 +13,7 @@ def get_renderer(
     name: str = "mypaint",
     size: int = 64,
     *,
-    brush: str | Path = "classic/dry_brush",
+    brush: str | Path = DEFAULT_BRUSH,
     seed: int = 0,
 ) -> Renderer:
     """A renderer by name: ``"mypaint"`` (the real brush, needs libmypaint) or ``"simple"``

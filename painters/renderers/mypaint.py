@@ -19,6 +19,7 @@ import numpy as np
 from painters import actions as A
 from painters.renderers.base import (
     CURVE_POINTS,
+    DEFAULT_BRUSH,
     REFERENCE_SIZE,
     Renderer,
     bezier_points,
@@ -32,7 +33,6 @@ BRUSH_DIRS = (
     Path("/usr/local/share/mypaint-data/1.0/brushes"),
     Path("/usr/share/mypaint/brushes"),
 )
-DEFAULT_BRUSH = "classic/dry_brush"
 TILE = 64
 ONE = 1 << 15
 #: Byte offset of ``RngDouble *rng`` inside MyPaintBrush in Debian's 1.6.0 x86-64 build.
