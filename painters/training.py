@@ -35,6 +35,7 @@ from painters.io import atomic_write
 from painters.loading import resolve_device
 from painters.models.base import CONFIG_NAME, PAINTER_KINDS, WEIGHTS_NAME, NeuralPainter
 from painters.models.supervised import NOISE_FLOOR, composite_mse, target_alpha
+from painters.seeding import mix_seed
 
 STATE_NAME = "training_state.pt"
 STROKE_SHAPE = (4, 64, 64)
@@ -245,7 +246,7 @@ def train(cfg: TrainConfig, dataset: Dataset | None = None) -> dict[str, Any]:
     rank_env = int(os.environ.get("RANK", "0"))
     if dataset is None:
         dataset = load_dataset(
-            cfg.data, on_the_fly=cfg.on_the_fly, brush=cfg.brush, seed=cfg.seed * 1000 + rank_env
+            cfg.data, on_the_fly=cfg.on_the_fly, brush=cfg.brush, seed=mix_seed(cfg.seed, rank_env)
         )
     iterable = isinstance(dataset, IterableDataset)
 
@@ -319,7 +320,7 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
                 scalers[ph].load_state_dict(state["scalers"][ph])
         torch.set_rng_state(state["torch_rng"])
     else:
-        torch.manual_seed(cfg.seed * 1000 + rank)
+        torch.manual_seed(mix_seed(cfg.seed, rank))
 
     objective = Objective(painter)
     model: nn.Module = objective
@@ -334,7 +335,7 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
 
     # the loader's own generator keeps it from drawing on the global RNG, which a resumed
     # run restores and the GAN's noise uses
-    gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank + step)
+    gen = torch.Generator().manual_seed(mix_seed(cfg.seed, rank, step))
     if iterable:
         loader = DataLoader(
             dataset, batch_size=cfg.batch_size, num_workers=cfg.num_workers, generator=gen
