@@ -17,7 +17,6 @@ Why it looks like this:
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from painters.io import atomic_write
 from painters.loading import resolve_device
 from painters.models.base import CONFIG_NAME, PAINTER_KINDS, WEIGHTS_NAME, NeuralPainter
 from painters.models.supervised import NOISE_FLOOR, composite_mse, target_alpha
+from painters.schedule import cosine_lr
 from painters.seeding import mix_seed
 
 STATE_NAME = "training_state.pt"
@@ -431,7 +431,7 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
         frac = step / max(1, cfg.steps)
         if cfg.time_budget:  # total seconds over all resumes, so a resumed run continues
             frac = max(frac, (elapsed0 + time.perf_counter() - t0) / cfg.time_budget)
-        lr = lr0 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+        lr = cosine_lr(lr0, frac)
         logs: dict[str, float] = {}
         for ph in schedule:
             opt = opts[ph]
