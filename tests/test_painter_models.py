@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import tiny_config
 
 import painters
 from painters.models import PAINTER_KINDS, GANPainter, SupervisedPainter, VAEPainter
-from painters.models.supervised import composite_mse, tiny_config, white_weight
+from painters.models.supervised import composite_mse, white_weight
 from painters.models.textured import (
     FixedNoise,
     TexturedPainter,

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_config
 from safetensors.torch import load_file
 from torch.utils.data import Dataset
 
 import painters
-from painters.models.supervised import tiny_config
 from painters.training import STATE_NAME, TrainConfig, TrainingError, check_item, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,8 +212,7 @@ DDP_HELPER = textwrap.dedent(
     torch.set_num_threads(1)
     sys.path.insert(0, {tests!r})
     from test_train_painter import DiscStrokes
-    from painters.models.supervised import tiny_config
-    from painters.training import TrainConfig, train
+        from painters.training import TrainConfig, train
     out = sys.argv[1]
     s = train(TrainConfig(kind="gan", out=out, steps=3, batch_size=4, device="cpu",
               eval_every=0, tensorboard=None, progress=False, eval_strokes=8,

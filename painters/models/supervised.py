@@ -95,13 +95,3 @@ class SupervisedPainter(PixelLossMixin, TexturedPainter):
         mse = composite_mse(p, target_alpha(strokes), actions)
         loss = mse / NOISE_FLOOR
         return loss, {"loss": float(loss.detach()), "ratio_est": float(loss.detach())}
-
-
-def tiny_config(kind: str) -> dict[str, Any]:
-    """Constructor kwargs of a tiny painter of each of this module family's kinds (for tests)."""
-    small: dict[str, Any] = {"widths": [4, 4, 4]}
-    if kind == "gan":
-        return {**small, "noise_channels": 1, "critic_channels": 4}
-    if kind == "vae":
-        return {**small, "noise_channels": 1, "noise_size": 16, "encoder_channels": 4}
-    return small
