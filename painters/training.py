@@ -30,7 +30,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler
 
-from painters.io import atomic_write
+from painters.io import atomic_write, first_line
 from painters.loading import resolve_device
 from painters.models.base import CONFIG_NAME, PAINTER_KINDS, WEIGHTS_NAME, NeuralPainter
 from painters.models.supervised import NOISE_FLOOR, composite_mse, target_alpha
@@ -100,12 +100,7 @@ def load_dataset(
     except TrainingError:
         raise
     except (ValueError, OSError, KeyError, RuntimeError) as e:
-        raise TrainingError(f"cannot read stroke data from {data}: {_first_line(e)}") from None
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+        raise TrainingError(f"cannot read stroke data from {data}: {first_line(e)}") from None
 
 
 def check_item(item: Any, where: str = "data") -> None:
@@ -199,7 +194,7 @@ def load_training_state(out: Path) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # corrupted or foreign file: say so in one line
         raise TrainingError(
-            f"cannot resume from {path} ({_first_line(e)}); delete it or drop --resume"
+            f"cannot resume from {path} ({first_line(e)}); delete it or drop --resume"
         ) from None
 
 
@@ -224,7 +219,7 @@ def build_painter(kind: str, model_config: dict[str, Any]) -> NeuralPainter:
     try:
         return PAINTER_KINDS[kind](**model_config)
     except TypeError as e:
-        raise TrainingError(f"bad model config for {kind!r}: {_first_line(e)}") from None
+        raise TrainingError(f"bad model config for {kind!r}: {first_line(e)}") from None
 
 
 def stroke_grid_on_white(actions: torch.Tensor, real: torch.Tensor, *preds: torch.Tensor):
@@ -268,7 +263,7 @@ def train(cfg: TrainConfig, dataset: Dataset | None = None) -> dict[str, Any]:
         try:
             first = dataset[0]
         except (ValueError, OSError, KeyError, IndexError) as e:
-            raise TrainingError(f"cannot read strokes from {cfg.data}: {_first_line(e)}") from None
+            raise TrainingError(f"cannot read strokes from {cfg.data}: {first_line(e)}") from None
         check_item(first, str(cfg.data))
         n_eval = min(cfg.eval_strokes, n // 10) if n >= 20 else 0
         n_train = n - n_eval

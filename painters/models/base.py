@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save
 from torch import nn
 
-from painters.io import atomic_write_bytes, atomic_write_text
+from painters.io import atomic_write_bytes, atomic_write_text, first_line
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -114,7 +114,7 @@ class NeuralPainter(nn.Module):
         try:
             state = load_file(str(weights))
         except Exception as e:  # SafetensorError (bad header, truncated), OSError
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = first_line(e)
             raise ValueError(
                 f"{weights} is not a readable safetensors file ({first}); re-save or re-train "
                 "the painter (scripts/train_painter.py)"
@@ -128,7 +128,7 @@ class NeuralPainter(nn.Module):
         try:
             model.load_state_dict(state, strict=True)
         except (RuntimeError, OSError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = first_line(e)
             raise ValueError(
                 f"{weights} does not match its {kind!r} config ({first}); re-save the painter"
             ) from None
