@@ -177,3 +177,28 @@ def test_zoo_train_enjoy_record_video(tmp_path):
     r = _zoo(["record_video", *base, "-n", "8", "-o", str(vid)], ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
     assert list(vid.glob("*.mp4")), "no video written"
+
+
+def test_bundled_sac_model_free_reads_the_target():
+    from agents.rl import load_agent
+    from agents.rl.features import PaintingGridMLP
+
+    model = load_agent("sac-model-free")
+    assert isinstance(model.policy.actor.features_extractor, PaintingGridMLP)
+    colours = []
+    for rgb in ((200, 40, 30), (30, 60, 200)):
+        target = np.zeros((16, 16, 3), np.uint8)
+        target[:] = rgb
+        env = gym.make("Painting-v0", target=target, **model.env_kwargs)
+        obs, info = env.reset(seed=0)
+        start = info["distance"]
+        colours.append(model.predict(obs, deterministic=True)[0][6:9])  # first stroke's RGB
+        done = False
+        while not done:
+            action = model.predict(obs, deterministic=True)[0]
+            obs, _, terminated, truncated, info = env.step(action)
+            done = terminated or truncated
+        assert info["distance"] < 0.5 * start  # it paints towards the target, not away
+        env.close()
+    # a red and a blue target get different first-stroke colours: the policy reads the target
+    assert colours[0][0] > colours[1][0] and colours[0][2] < colours[1][2]
