@@ -263,7 +263,7 @@ def policy_kwargs_for(hp: dict[str, Any]) -> dict[str, Any]:
     policy_kwargs["features_extractor_class"] = extractors[name]
     policy_kwargs["normalize_images"] = False
     fe = dict(policy_kwargs.get("features_extractor_kwargs") or {})
-    for key in ("cnn_channels", "channels"):
+    for key in ("cnn_channels", "channels", "blocks"):
         if key in fe:
             fe[key] = tuple(fe[key])
     policy_kwargs["features_extractor_kwargs"] = fe
