@@ -7,7 +7,12 @@ The order is the public MyPaintBrushstrokes dataset's (Nakano, *Neural Painters*
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 ACTION_DIM = 12
 
@@ -81,6 +86,13 @@ def from_env_action(action) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise ValueError("env action contains NaN or inf; every action value must be finite")
     a = (np.clip(a, -1.0, 1.0) + 1.0) * 0.5
+    return a.reshape(*a.shape[:-1], a.shape[-1] // ACTION_DIM, ACTION_DIM)
+
+
+def from_env_action_torch(action: torch.Tensor) -> torch.Tensor:
+    """:func:`from_env_action` for torch policies, differentiable: (..., 12·k) in [-1, 1] →
+    (..., k, 12) strokes in [0, 1] (values outside [-1, 1] clipped to the edge)."""
+    a = (action.clamp(-1.0, 1.0) + 1.0) * 0.5
     return a.reshape(*a.shape[:-1], a.shape[-1] // ACTION_DIM, ACTION_DIM)
 
 

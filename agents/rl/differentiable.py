@@ -15,7 +15,6 @@ any SB3 agent, and model-free training can continue from it.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,10 +24,11 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
-from painters.actions import ACTION_DIM
+from painters.actions import ACTION_DIM, from_env_action_torch
 from painters.compositing import blank_canvas, over
 from painters.distances import get_distance
 from painters.loading import load_painter
+from painters.schedule import cosine_lr
 from painting_env.targets import TargetSet
 
 
@@ -90,7 +90,7 @@ def rollout(
     for t in range(max_strokes // k):
         obs = _observation(model, canvas, target_u8, t * k / max_strokes)
         act = policy_actions(model, obs)  # (B, 12k) in [-1, 1]
-        strokes = painter(((act.clamp(-1, 1) + 1) * 0.5).reshape(b * k, ACTION_DIM))
+        strokes = painter(from_env_action_torch(act).reshape(b * k, ACTION_DIM))
         strokes = strokes.view(b, k, *strokes.shape[1:])
         for j in range(k):
             canvas = over(canvas, strokes[:, j])
@@ -174,7 +174,7 @@ def train_through_painter(
     bar = tqdm(total=steps, desc="through-painter", disable=not progress)
     step = 0
     for step in range(1, steps + 1):
-        lr = learning_rate * 0.5 * (1 + math.cos(math.pi * (step - 1) / steps))
+        lr = cosine_lr(learning_rate, step - 1, steps, floor=0.0)
         for g in opt.param_groups:
             g["lr"] = lr
         n_syn = int(round(batch_size * synthetic_fraction))

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from painters.io import atomic_write, atomic_write_text
+from painters.io import atomic_write, atomic_write_text, first_line
+from painters.schedule import cosine_lr
 
 #: Settings a resumed run may change (schedule length, data mix, logging cadence).
 MUTABLE = (
@@ -255,7 +256,7 @@ class ModelBasedRun:
             )
         except Exception as exc:  # noqa: BLE001 - any corruption gets the same advice
             raise RuntimeError(
-                f"cannot resume from {d}: {str(exc).splitlines()[0] if str(exc) else exc!r}; "
+                f"cannot resume from {d}: {first_line(exc)}; "
                 "delete that folder to restart the run, or pick a new --out"
             ) from None
         self.step, self.best = int(state["step"]), float(state["best"])
@@ -270,10 +271,9 @@ class ModelBasedRun:
         c = self.config
         if self.step < c.warmup_steps:
             return c.learning_rate * (self.step + 1) / c.warmup_steps
-        frac = min(1.0, (self.step - c.warmup_steps) / max(1, c.total_steps - c.warmup_steps))
-        return c.min_learning_rate + 0.5 * (c.learning_rate - c.min_learning_rate) * (
-            1 + math.cos(math.pi * frac)
-        )
+        span = max(1, c.total_steps - c.warmup_steps)
+        floor = c.min_learning_rate / c.learning_rate
+        return cosine_lr(c.learning_rate, self.step - c.warmup_steps, span, floor=floor)
 
     def _rollout(self, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         from agents.rl.differentiable import rollout
