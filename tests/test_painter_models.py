@@ -276,3 +276,21 @@ def test_texture_energy_and_two_sample_test_tell_smooth_from_textured() -> None:
     other = smooth.clone()
     other[:, 3:4] = disc * (torch.rand(120, 1, 64, 64, generator=g) < 0.5).float()
     assert two_sample_accuracy(textured, other, epochs=10) < 0.75
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_bundled_texture_painters_load_by_name(name: str) -> None:
+    from painters.loading import PRETRAINED_DIR
+
+    if not (PRETRAINED_DIR / name / "config.json").is_file():
+        pytest.skip(f"painters/pretrained/{name} is not bundled in this checkout")
+    m = painters.load_painter(name)
+    assert m.kind == name and m.stochastic == (name in STOCHASTIC)
+    size = sum(f.stat().st_size for f in (PRETRAINED_DIR / name).iterdir())
+    assert size <= 20 * 2**20
+    a = torch.rand(4, 12, requires_grad=True)
+    y = m(a, generator=torch.Generator().manual_seed(0))
+    assert y.shape == (4, 4, 64, 64) and torch.isfinite(y).all()
+    y[:, 3].sum().backward()
+    assert a.grad is not None and float(a.grad.abs().sum()) > 0
+    assert torch.equal(m(a, sample=False), m(a, sample=False))

@@ -129,6 +129,9 @@ class TexturedPainter(NeuralPainter):
             blobs of the brush's grain size, times a learned amplitude map (starting at this
             value, in logits). It gives a GAN texture from its first step instead of after the
             many steps a U-Net needs to learn to shape white noise.
+        temperature: scale of the noise when drawing (BigGAN's truncation trick in spirit):
+            below 1 trades texture for fidelity. Chosen after training on held-out strokes;
+            training uses whatever the config says (1.0 by default).
     """
 
     stochastic: ClassVar[bool] = False
@@ -143,6 +146,7 @@ class TexturedPainter(NeuralPainter):
         structure: dict[str, Any] | None = None,
         structure_init: str | None = "default",
         modulation: float = 0.0,
+        temperature: float = 1.0,
         **extra: Any,
     ) -> None:
         widths = tuple(int(w) for w in widths)
@@ -161,11 +165,13 @@ class TexturedPainter(NeuralPainter):
             structure=structure,
             structure_init=structure_init,
             modulation=modulation,
+            temperature=temperature,
             **extra,
         )
         self.size, self.noise_channels, self.noise_size = size, noise_channels, noise_size
         self.dilation = int(dilation)
         self.modulation = float(modulation)
+        self.temperature = float(temperature)
         if self.modulation > 0 and noise_channels < 1:
             raise ValueError("modulation needs noise: set noise_channels ≥ 1")
         # fixed 5×5 Gaussian (σ 1.2 px) that turns white noise into blobs of the brush's grain
@@ -246,6 +252,8 @@ class TexturedPainter(NeuralPainter):
     ) -> torch.Tensor:
         """Alpha for structured alpha ``base`` and noise planes (None when deterministic)."""
         planes = [base, base.sqrt()]
+        if noise is not None and self.temperature != 1.0:
+            noise = noise * self.temperature
         if noise is not None:
             rep = self.size // noise.shape[-1]
             if rep > 1:
