@@ -125,3 +125,72 @@ class PaintingCNN(BaseFeaturesExtractor):
         if step is not None:
             z = torch.cat([z, step], dim=1)
         return self.head(z)
+
+
+class PaintingGridMLP(BaseFeaturesExtractor):
+    """Features for model-free agents: the target and what is still missing, on a coarse grid.
+
+    Why: model-free SAC learns a stroke from reward alone, so the observation must make "which
+    colour goes where" nearly linear. This extractor average-pools the target and the signed
+    residual ``target − canvas`` to ``grid × grid`` cells (a cell's place in the flat vector is
+    its position, so no coordinate channels are needed), adds their global averages (the image's mean colour
+    and the mean residual: what a first big stroke needs) and the episode step, and passes the
+    flat vector through one linear layer. No convolutions: an update costs a few
+    matrix products, so a CPU can afford many gradient steps per env step.
+
+    Args:
+        observation_space: the env's Dict observation (HWC or CHW, uint8 or floats in [0, 1]).
+        features_dim: size of the output vector.
+        grid: cells per side of the pooled views (must divide the canvas size).
+        scale_images: divide uint8 pixels by 255 (use with ``normalize_images=False``).
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.spaces.Space,
+        features_dim: int = 256,
+        grid: int = 8,
+        scale_images: bool = True,
+    ) -> None:
+        super().__init__(observation_space, features_dim)
+        if not isinstance(observation_space, gym.spaces.Dict) or not {
+            "canvas",
+            "target",
+        } <= set(observation_space.spaces):
+            raise ValueError(
+                "PaintingGridMLP needs the Dict observation (obs_mode='dict') with 'canvas' and "
+                f"'target', got {observation_space!r}"
+            )
+        self.has_step = "step" in observation_space.spaces
+        self.channel_first, c, h, w = _image_layout(observation_space["canvas"])
+        if c != 3 or h != w or grid < 1 or h % grid:
+            raise ValueError(
+                f"grid must divide the canvas size {h}x{w} (3 channels), got grid={grid}"
+            )
+        self.grid = int(grid)
+        self.scale = 1.0 / 255.0 if scale_images else 1.0
+        self.pool = nn.AdaptiveAvgPool2d(self.grid)
+        cells = self.grid * self.grid
+        n_in = 6 * cells + 6 + (1 if self.has_step else 0)
+        self.head = nn.Sequential(nn.Linear(n_in, features_dim), nn.ReLU())
+
+    def _chw(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        if not self.channel_first:
+            x = x.permute(0, 3, 1, 2)
+        return x * self.scale
+
+    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        canvas = self._chw(observations["canvas"])
+        target = self._chw(observations["target"])
+        n = canvas.shape[0]
+        t, r = self.pool(target), self.pool(target - canvas)
+        parts = [
+            t.reshape(n, -1),
+            r.reshape(n, -1),
+            t.mean(dim=(2, 3)),
+            r.mean(dim=(2, 3)),
+        ]
+        if self.has_step:
+            parts.append(observations["step"].float().view(n, -1)[:, :1])
+        return self.head(torch.cat(parts, dim=1))
