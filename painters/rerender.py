@@ -74,7 +74,7 @@ def render_painting(
             image = r.paint(painting.actions, background=painting.background, width=w, height=h,
                             callback=frames, **kw)  # fmt: skip
         else:
-            image = _paint_neural(painting, r.eval(), w, h, callback=frames)
+            image = _paint_neural(painting, r.eval(), w, h, callback=frames, seed=seed)
     if frames is not None:
         frames.save(gif_path, image)
     return image
@@ -192,7 +192,13 @@ def _window_side(side: float) -> int:
 
 
 def _paint_neural(
-    painting: Painting, painter, w: int, h: int, callback: Frames | None = None, batch: int = 64
+    painting: Painting,
+    painter,
+    w: int,
+    h: int,
+    callback: Frames | None = None,
+    batch: int = 64,
+    seed: int = 0,
 ) -> np.ndarray:
     """The neural painter at any size: each stroke is drawn at the painter's 64 px in a square
     window of one tile (``min(W, H) · stroke_scale`` px; larger, with a smaller brush, for
@@ -207,6 +213,7 @@ def _paint_neural(
     import torch
 
     from painters.compositing import to_uint8
+    from painters.replaying import _draw
 
     psize = int(getattr(painter, "size", 64))
     dev = next(iter(painter.parameters()), torch.empty(0)).device
@@ -233,7 +240,9 @@ def _paint_neural(
             windows.append((ox, oy, side))
         local = np.clip(local, 0.0, 1.0).astype(np.float32)
         with torch.no_grad():
-            strokes = painter(torch.from_numpy(local).to(dev)).float().cpu().numpy()
+            # stochastic painters: stroke i's texture from (seed, i), so re-renders repeat
+            strokes = _draw(painter, torch.from_numpy(local).to(dev), c0, seed)
+            strokes = strokes.float().cpu().numpy()
         for j, (ox, oy, side) in enumerate(windows):
             s = np.clip(strokes[j], 0.0, 1.0)
             prem = np.concatenate([s[:3] * s[3:4], s[3:4]], axis=0).transpose(1, 2, 0)

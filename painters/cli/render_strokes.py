@@ -27,8 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--renderer",
         default="mypaint",
-        choices=("mypaint", "simple", "neural"),
-        help="the real MyPaint brush, simple discs, or the neural painter (--painter)",
+        choices=("mypaint", "simple", "neural", "default", "gan", "vae", "supervised"),
+        help="the real MyPaint brush, simple discs, the neural painter (--painter), or a "
+        "bundled painter by name (gan and vae draw stroke i's texture from (--seed, i))",
     )
     p.add_argument("--brush", default=None, help="MyPaint brush (None: the painting's)")
     p.add_argument("--painter", default="default", help="neural painter: 'default' or a folder")
