@@ -49,7 +49,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     )
     p.add_argument("--seed", type=int, default=0, help="same seed -> same painter")
     p.add_argument(
-        "--model-config", default="{}", help='JSON constructor kwargs, e.g. {"hidden": 128}'
+        "--model-config",
+        default="{}",
+        help='JSON constructor kwargs, e.g. {"widths": [16, 24, 32]}',
     )
     p.add_argument(
         "--time-budget",

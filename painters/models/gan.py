@@ -3,9 +3,13 @@
 After Nakano's *Neural Painters* (arXiv 1904.08410), whose GAN painter maps (action, noise) to
 the stroke. Here the generator is a :class:`~painters.models.textured.TexturedPainter`: the
 frozen structured painter gives the stroke's geometry, and a small U-Net fed with noise planes
-adds the brush's texture as a gated logit residual. The real brush's texture is random given
-the action, so a sampler — not a mean predictor — is what looks like it: a perfect sampler
-scores fidelity ratio 1.0 and the brush's own texture statistics.
+adds the brush's texture as a gated logit residual, plus an explicit texture path (the first
+noise plane blurred into blobs of the brush's grain, times a learned amplitude map:
+``modulation``), which gives texture from the first step instead of after the many steps a
+U-Net needs to learn to shape white noise; ``temperature`` scales the noise when drawing. The
+real brush's texture is random given the action, so a sampler — not a mean predictor — is what
+looks like it: a perfect sampler scores fidelity ratio 1.0 and the brush's own texture
+statistics.
 
 Objective: hinge loss with a spectrally normalised PatchGAN critic that sees (alpha, its
 Laplacian, structured alpha), i.e. judges local texture given the expected geometry; plus an

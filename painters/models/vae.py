@@ -5,7 +5,9 @@ a latent. Here the decoder is a :class:`~painters.models.textured.TexturedPainte
 structured painter's alpha plus a U-Net residual that reads the latent z as noise planes. z is
 a small spatial map (default 2 × 32 × 32), because what the action leaves open is *where* the
 brush's grain falls, and a spatial latent can say that cheaply. The encoder q(z | stroke,
-action) sees the real alpha and the structured alpha.
+action) sees the real alpha and the structured alpha. As in the GAN, the first latent plane also
+enters through an explicit texture path (blurred into blobs of the brush's grain, times a
+learned amplitude map; ``modulation``), which gives the decoder a direct way to place grain.
 
 Loss: negative ELBO per pixel with a Gaussian likelihood on alpha whose variance is the brush's
 own (two renders of one action differ by alpha MSE ≈ 0.006, so each render varies by ≈ 0.003
