@@ -97,6 +97,12 @@ def picture_grid(runs: Sequence[Run], path: str | os.PathLike, scale: int = 2) -
     for im in images:
         first = by[(im, methods[0])]
         tiles = [first.target] + [by[(im, m)].canvas for m in methods]
+        h, w = first.target.shape[:2]
+        # agents with a smaller canvas (e.g. sac-model-free's 16 px) are shown enlarged
+        tiles = [
+            t if t.shape[:2] == (h, w) else np.asarray(Image.fromarray(t).resize((w, h), 0))
+            for t in tiles
+        ]
         gap = np.full((tiles[0].shape[0], 2, 3), 255, np.uint8)
         row = []
         for i, t in enumerate(tiles):
