@@ -114,23 +114,15 @@ class TargetMix:
     """Training targets: photo crops, procedural images and the painter's random paintings."""
 
     def __init__(self, photos: str | None, config: RunConfig, painter: torch.nn.Module) -> None:
+        from painting_env.target_shards import TargetShards, is_shard_folder
+        from painting_env.targets import TargetSet
+
         self.config, self.painter = config, painter
-        self.shards = None
-        self.images = None
-        if photos:
-            p = Path(photos)
-            if p.is_dir() and any(p.glob("*.npz")):
-                from painting_env.target_shards import TargetShards
-
-                self.shards = TargetShards(p)
-            else:
-                from painting_env.targets import TargetSet
-
-                self.images = TargetSet(photos, config.size, random_crop=True)
-        if self.shards is None and self.images is None:
-            from painting_env.targets import TargetSet
-
-            self.images = TargetSet(None, config.size, random_crop=True)
+        self.shards = TargetShards(photos) if photos and is_shard_folder(photos) else None
+        # other sources (or None: the bundled samples) as random crops of whole images
+        self.images = (
+            None if self.shards else TargetSet(photos or None, config.size, random_crop=True)
+        )
 
     def _photos(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if n == 0:
@@ -167,12 +159,11 @@ def validation_targets(source: str | None, size: int, n: int = 128, seed: int = 
 
         ts = TargetSet([bundled_targets()[-1]], size, random_crop=False)
         return np.stack([ts.sample(rng)])
-    p = Path(source)
-    if p.is_dir() and any(p.glob("*.npz")):
-        from painting_env.target_shards import TargetShards
-
-        return TargetShards(p).sample(rng, n, size)
+    from painting_env.target_shards import TargetShards, is_shard_folder
     from painting_env.targets import TargetSet
+
+    if is_shard_folder(source):
+        return TargetShards(source).sample(rng, n, size)
 
     ts = TargetSet(source, size, random_crop=False)
     return np.stack([ts.sample(rng) for _ in range(min(n, len(ts)))])
