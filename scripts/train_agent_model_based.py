@@ -72,6 +72,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--val-every", type=int, default=defaults.val_every, help="steps between validations"
     )
+    p.add_argument(
+        "--final-weight",
+        type=float,
+        default=defaults.final_weight,
+        help="extra weight of the final canvas's distance (the loss is the mean over steps + this "
+        "times the final one)",
+    )
+    p.add_argument(
+        "--init-from",
+        default=None,
+        help="start a new run from this agent's weights (a name such as default, or a folder)",
+    )
     p.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -90,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         batch_size=args.batch_size,
         learning_rate=args.lr,
         total_steps=args.total_steps,
+        final_weight=args.final_weight,
         photo_fraction=args.photo_fraction,
         procedural_fraction=args.procedural_fraction,
         val_every=args.val_every,
@@ -102,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
             targets=args.targets,
             val=args.val,
             device=resolve_device(args.device),
+            init_from=args.init_from,
         )
     except (ValueError, RuntimeError, FileNotFoundError) as exc:
         raise SystemExit(f"error: {exc}") from None

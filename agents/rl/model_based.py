@@ -181,6 +181,7 @@ class ModelBasedRun:
         targets: str | None = None,
         val: str | None = None,
         device: str | torch.device = "cpu",
+        init_from: str | None = None,
     ) -> None:
         from painters.loading import load_painter
 
@@ -215,8 +216,25 @@ class ModelBasedRun:
         self.rng = np.random.default_rng(config.seed)
         torch.manual_seed(config.seed)
         self.history: list[dict[str, float]] = []
+        self.init_from = init_from
         if (self.out / CKPT_DIR / STATE).is_file():
             self._load_checkpoint()
+        elif init_from is not None:
+            self._init_actor(init_from)
+
+    def _init_actor(self, source: str) -> None:
+        """Start from another agent's actor (same architecture): a warm restart with a new
+        schedule, e.g. from the bundled ``default`` agent."""
+        from agents.rl.loading import load_agent
+
+        src = load_agent(source, device=str(self.device))
+        try:
+            self.actor.load_state_dict(src.policy.actor.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(
+                f"--init-from {source}: its actor has another architecture "
+                f"({first_line(exc)}); use the same --channels/--blocks/--strokes-per-step"
+            ) from None
 
     # -- checkpoints -------------------------------------------------------------------------
     def _save_checkpoint(self) -> None:
@@ -232,6 +250,7 @@ class ModelBasedRun:
             "rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state().tolist(),
             "history": self.history[-2000:],
+            "init_from": self.init_from,
         }
         atomic_write_text(d / STATE, json.dumps(state) + "\n")
 
@@ -256,6 +275,7 @@ class ModelBasedRun:
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
         self.history = state.get("history", [])
+        self.init_from = state.get("init_from", self.init_from)
 
     # -- training ----------------------------------------------------------------------------
     def _lr(self) -> float:
@@ -325,6 +345,7 @@ class ModelBasedRun:
             "env_kwargs": self.config.env_kwargs(),
             "hyperparams": self.config.hyperparams(),
             "trained_by": "agents.rl.model_based (backpropagation through the painter)",
+            "init_from": self.init_from,
             "through_painter_steps": self.step,
             "episodes": self.step * self.config.batch_size,
             "val_final_mse": val_mse,
