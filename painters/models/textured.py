@@ -277,9 +277,16 @@ class TexturedPainter(NeuralPainter):
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """Alpha (B, 1, H, W): a sample or, with ``sample=False``, the deterministic estimate;
+        drawn ``chunk`` strokes at a time."""
         actions = actions.float()
         z = self._noise(actions, sample, generator, noise)
-        return self.alpha_from(actions, self.structure_alpha(actions), z)
+        parts = []
+        for i in range(0, actions.shape[0], self.chunk):
+            a = actions[i : i + self.chunk]
+            zz = None if z is None else z[i : i + self.chunk]
+            parts.append(self.alpha_from(a, self.structure_alpha(a), zz))
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     #: Strokes per chunk (keeps the U-Net's activations in cache).
     chunk = 256
@@ -295,13 +302,7 @@ class TexturedPainter(NeuralPainter):
         """RGBA strokes (B, 4, H, W): a sample (``sample=True``; fresh noise, ``generator``'s
         when given, or ``noise``) or the deterministic best estimate (``sample=False``)."""
         actions = actions.float()
-        z = self._noise(actions, sample, generator, noise)
-        parts = []
-        for i in range(0, actions.shape[0], self.chunk):
-            a = actions[i : i + self.chunk]
-            zz = None if z is None else z[i : i + self.chunk]
-            parts.append(self.alpha_from(a, self.structure_alpha(a), zz))
-        alpha = parts[0] if len(parts) == 1 else torch.cat(parts)
+        alpha = self.alpha(actions, sample, generator=generator, noise=noise)
         return self.rgba_from_alpha(actions, alpha)
 
 
