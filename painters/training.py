@@ -52,6 +52,9 @@ class TrainConfig:
     ``tensorboard``: a log folder, ``""`` for ``<out>/tb``, or ``None`` to turn logging off.
     ``time_budget``: training seconds (summed over resumes) after which the run checkpoints
     and stops (for fixed-time comparisons); ``None`` runs all ``steps``.
+    ``init``: a painter (bundled name or checkpoint folder) whose weights start a new run —
+    fine-tuning; its config is the base that ``model_config`` overrides, and modules it lacks
+    (e.g. a critic added by the new config) start fresh.
     """
 
     kind: str
@@ -73,6 +76,7 @@ class TrainConfig:
     eval_strokes: int = 256
     num_workers: int = 0
     progress: bool = True
+    init: str | None = None
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -222,6 +226,27 @@ def build_painter(kind: str, model_config: dict[str, Any]) -> NeuralPainter:
         raise TrainingError(f"bad model config for {kind!r}: {first_line(e)}") from None
 
 
+def init_painter(kind: str, source: str, overrides: dict[str, Any]) -> NeuralPainter:
+    """A ``kind`` painter with the weights of painter ``source`` (bundled name or folder) and its
+    config updated by ``overrides``; parameters the source lacks keep their fresh values."""
+    from painters.loading import load_painter
+
+    try:
+        src = load_painter(source)
+    except (FileNotFoundError, ValueError) as e:
+        raise TrainingError(f"--init {source}: {first_line(e)}") from None
+    if src.kind != kind:
+        raise TrainingError(f"--init {source} is a {src.kind!r} painter, not {kind!r}")
+    painter = build_painter(kind, {**src.config, **overrides})
+    _, unexpected = painter.load_state_dict(src.state_dict(), strict=False)
+    if unexpected:
+        raise TrainingError(
+            f"--init {source}: weights {', '.join(unexpected[:3])} do not fit this config; "
+            "keep the architecture options of the source painter"
+        )
+    return painter
+
+
 def stroke_grid_on_white(actions: torch.Tensor, real: torch.Tensor, *preds: torch.Tensor):
     """uint8 HWC grid, one row per stroke: real | predicted (| sample), composited on white."""
     from painters.evaluation import composite_on_white, stroke_grid
@@ -293,6 +318,8 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
             )
         painter = build_painter(cfg.kind, dict(state["config"]))
         painter.load_state_dict(state["model"])
+    elif cfg.init is not None:
+        painter = init_painter(cfg.kind, cfg.init, cfg.model_config)
     else:
         painter = build_painter(cfg.kind, cfg.model_config)
     painter.to(device).train()
@@ -302,6 +329,7 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
     lr0 = cfg.lr if cfg.lr is not None else float(getattr(painter, "default_lr", 1e-3))
     schedule = phase_schedule(painter)
     phases = list(dict.fromkeys(schedule))
+    lr_scale: dict[str, float] = dict(getattr(painter, "phase_lr_scale", None) or {})
     betas = (0.5, 0.999) if len(phases) > 1 else (0.9, 0.999)  # GAN practice
     opts = {
         ph: torch.optim.Adam(phase_parameters(painter, ph), lr=lr0, betas=betas) for ph in phases
@@ -431,7 +459,7 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
         for ph in schedule:
             opt = opts[ph]
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * lr_scale.get(ph, 1.0)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 loss = model(actions, strokes, ph)

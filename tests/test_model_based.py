@@ -109,3 +109,22 @@ def test_truncated_checkpoint_gives_a_clear_error(tmp_path, one_thread):
     ckpt.write_bytes(ckpt.read_bytes()[:100])
     with pytest.raises(RuntimeError, match="cannot resume"):
         ModelBasedRun(tmp_path / "t", _tiny())
+
+
+def test_init_from_starts_a_new_run_from_an_agent(tmp_path, one_thread):
+    ModelBasedRun(tmp_path / "src", _tiny()).run(steps=2, progress=False)
+    src = ModelBasedRun(tmp_path / "src", _tiny())
+    warm = ModelBasedRun(tmp_path / "warm", _tiny(), init_from=str(tmp_path / "src" / "best"))
+    assert warm.step == 0
+    best = json.loads((tmp_path / "src" / "best" / "agent.json").read_text())
+    from agents.rl.loading import load_agent
+
+    ref = load_agent(tmp_path / "src" / "best").policy.actor.state_dict()
+    for k, v in warm.actor.state_dict().items():
+        assert torch.equal(v, ref[k]), k
+    assert best["through_painter_steps"] == 2 and src.step == 2
+    warm.run(steps=2, progress=False)
+    meta = json.loads((tmp_path / "warm" / "best" / "agent.json").read_text())
+    assert meta["init_from"] == str(tmp_path / "src" / "best")
+    with pytest.raises(ValueError, match="another architecture"):
+        ModelBasedRun(tmp_path / "w2", _tiny(hidden=32), init_from=str(tmp_path / "src" / "best"))

@@ -294,3 +294,36 @@ def test_bundled_texture_painters_load_by_name(name: str) -> None:
     y[:, 3].sum().backward()
     assert a.grad is not None and float(a.grad.abs().sum()) > 0
     assert torch.equal(m(a, sample=False), m(a, sample=False))
+
+
+def test_alpha_histogram_counts_pixels_by_value_and_passes_gradients() -> None:
+    from painters.models.textured import alpha_histogram
+
+    a = torch.zeros(1, 1, 4, 4)
+    a[0, 0, 0, :2] = 1.0
+    a[0, 0, 1, 0] = 0.5
+    h = alpha_histogram(a)
+    assert h.shape == (10,)
+    assert h[-1] == pytest.approx(2 / 16) and h[4] == pytest.approx(1 / 16)
+    assert float(h.sum()) == pytest.approx(3 / 16)  # the zeros fall in no bin
+    x = torch.full((1, 1, 2, 2), 0.33, requires_grad=True)
+    alpha_histogram(x)[2].backward()
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
+
+
+def test_gan_global_critic_joins_both_phases() -> None:
+    from painters.models.gan import GANPainter
+
+    torch.manual_seed(0)
+    g = GANPainter(widths=[4, 4, 4], noise_channels=1, critic_channels=4, global_critic=True,
+                   hist_weight=1.0)  # fmt: skip
+    a, s = torch.rand(3, 12), torch.rand(3, 4, 64, 64)
+    critic = g.phase_parameters("critic")
+    assert any(p is q for p in critic for q in g.global_critic.parameters())
+    loss, logs = g.training_loss(a, s, "critic")
+    loss.backward()
+    assert all(p.grad is not None for p in g.global_critic.parameters())
+    g.zero_grad()
+    loss, logs = g.training_loss(a, s, "generator")
+    loss.backward()
+    assert torch.isfinite(loss) and g.texture.out.weight.grad is not None

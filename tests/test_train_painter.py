@@ -235,3 +235,27 @@ def test_torchrun_two_cpu_processes(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.count("WORLD 2 STEPS 3") == 2
     assert painters.load_painter(tmp_path / "ddp").metadata["batch_size"] == 8
+
+
+def test_init_fine_tunes_from_a_painter_and_adds_new_critics(tmp_path: Path) -> None:
+    """--init starts from another painter's weights; config overrides may add modules (the
+    GAN's whole-stroke critic), which start fresh, while the rest is copied."""
+    src = tmp_path / "src"
+    train(cfg(tmp_path, "gan", steps=2, out=str(src)), DiscStrokes())
+    more = {"global_critic": True, "hist_weight": 1.0, "critic_lr_scale": 2.0}
+    out = tmp_path / "ft"
+    train(cfg(tmp_path, "gan", steps=0, out=str(out), init=str(src), model_config=more),
+          DiscStrokes())  # fmt: skip
+    a, b = load_file(str(src / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(k.startswith("global_critic.") for k in b)
+    tuned = painters.load_painter(out)
+    assert tuned.config["global_critic"] and tuned.config["widths"] == [4, 4, 4]
+    assert tuned.phase_lr_scale == {"critic": 2.0}
+    train(cfg(tmp_path, "gan", steps=2, out=str(tmp_path / "ft2"), init=str(src),
+              model_config=more), DiscStrokes())  # fmt: skip
+    with pytest.raises(TrainingError, match="is a 'gan' painter, not 'vae'"):
+        train(cfg(tmp_path, "vae", steps=1, out=str(tmp_path / "v"), init=str(src)), DiscStrokes())
+    with pytest.raises(TrainingError, match="--init"):
+        train(cfg(tmp_path, "gan", steps=1, out=str(tmp_path / "w"), init=str(tmp_path / "no")),
+              DiscStrokes())  # fmt: skip

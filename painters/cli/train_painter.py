@@ -31,6 +31,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--batch-size", type=int, default=64, help="strokes per step, per process")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue from --out/training_state.pt")
+    p.add_argument(
+        "--init",
+        default=None,
+        help="fine-tune: start from this painter's weights (bundled name or folder); "
+        "--model-config then overrides its config",
+    )
     p.add_argument("--on-the-fly", action="store_true", help="render real strokes while training")
     p.add_argument("--brush", default="classic/dry_brush", help="brush for --on-the-fly")
     p.add_argument("--lr", type=float, default=None, help="learning rate (None: the kind's own)")
@@ -88,6 +94,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         batch_size=a.batch_size,
         device=a.device,
         resume=a.resume,
+        init=a.init,
         on_the_fly=a.on_the_fly,
         brush=a.brush,
         lr=a.lr,

@@ -34,7 +34,14 @@ from torch import nn
 
 from painters.models.base import register_painter
 from painters.models.supervised import NOISE_FLOOR, composite_mse, target_alpha
-from painters.models.textured import PatchCritic, TexturedPainter, laplacian, lowpass
+from painters.models.textured import (
+    GlobalCritic,
+    PatchCritic,
+    TexturedPainter,
+    alpha_histogram,
+    laplacian,
+    lowpass,
+)
 
 
 @register_painter
@@ -51,6 +58,13 @@ class GANPainter(TexturedPainter):
             (fake ÷ real): a cheap, direct pull towards the brush's amount of texture, which
             the adversarial term alone finds slowly on a CPU budget; the critic decides its
             look.
+        global_critic: add a second critic that judges whole strokes (features pooled by
+            mean and max over the tile, like the two-sample test's classifier), beside the
+            PatchGAN's local scores.
+        hist_weight: weight of the L1 between the batch's soft histograms of alpha (fake and
+            real, 10 bins over (0, 1]): real strokes have more saturated and fewer faint pixels
+            than a smooth painter draws, a global tell a patch critic misses.
+        critic_lr_scale: the critics' learning rate ÷ the generator's.
     """
 
     kind = "gan"
@@ -68,6 +82,9 @@ class GANPainter(TexturedPainter):
         lowpass_weight: float = 20.0,
         lowpass_factor: int = 4,
         texture_weight: float = 1.0,
+        global_critic: bool = False,
+        hist_weight: float = 0.0,
+        critic_lr_scale: float = 1.0,
         **kwargs: Any,
     ) -> None:
         if noise_channels < 1:
@@ -82,12 +99,18 @@ class GANPainter(TexturedPainter):
             lowpass_weight=lowpass_weight,
             lowpass_factor=lowpass_factor,
             texture_weight=texture_weight,
+            global_critic=global_critic,
+            hist_weight=hist_weight,
+            critic_lr_scale=critic_lr_scale,
             **kwargs,
         )
         self.critic_steps, self.adv_weight = critic_steps, adv_weight
         self.lowpass_weight, self.lowpass_factor = lowpass_weight, lowpass_factor
-        self.texture_weight = texture_weight
+        self.texture_weight, self.hist_weight = texture_weight, hist_weight
         self.critic = PatchCritic(critic_channels)
+        self.global_critic = GlobalCritic(critic_channels) if global_critic else None
+        #: learning-rate factor per phase (the trainer multiplies its schedule by it)
+        self.phase_lr_scale = {"critic": float(critic_lr_scale)}
 
     @property
     def phase_schedule(self) -> tuple[str, ...]:
@@ -95,8 +118,18 @@ class GANPainter(TexturedPainter):
 
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         if phase == "critic":
-            return list(self.critic.parameters())
+            params = list(self.critic.parameters())
+            if self.global_critic is not None:
+                params += list(self.global_critic.parameters())
+            return params
         return list(self.texture.parameters())
+
+    def _scores(self, alpha: torch.Tensor, base: torch.Tensor) -> list[torch.Tensor]:
+        """Each critic's scores (patch map, and the global critic's one per stroke)."""
+        scores = [self.critic(alpha, base)]
+        if self.global_critic is not None:
+            scores.append(self.global_critic(alpha, base))
+        return scores
 
     def training_loss(
         self, actions: torch.Tensor, strokes: torch.Tensor, phase: str = "generator"
@@ -110,15 +143,14 @@ class GANPainter(TexturedPainter):
         if phase == "critic":
             with torch.no_grad():
                 fake = self.alpha_from(actions, base, noise)
-            scores = self.critic(torch.cat([y, fake]), base.repeat(2, 1, 1, 1))
-            real_s, fake_s = scores.chunk(2)
-            loss = F.relu(1.0 - real_s).mean() + F.relu(1.0 + fake_s).mean()
-            return loss, {
-                "critic_loss": float(loss.detach()),
-                "critic_gap": float((real_s.mean() - fake_s.mean()).detach()),
-            }
+            loss, gap = actions.new_zeros(()), 0.0
+            for scores in self._scores(torch.cat([y, fake]), base.repeat(2, 1, 1, 1)):
+                real_s, fake_s = scores.chunk(2)
+                loss = loss + F.relu(1.0 - real_s).mean() + F.relu(1.0 + fake_s).mean()
+                gap += float((real_s.mean() - fake_s.mean()).detach())
+            return loss, {"critic_loss": float(loss.detach()), "critic_gap": gap}
         fake = self.alpha_from(actions, base, noise)
-        adv = -self.critic(fake, base).mean()
+        adv = -sum(scores.mean() for scores in self._scores(fake, base))
         f = self.lowpass_factor
         low = (lowpass(fake, f) - lowpass(y, f)).abs().mean()
         e_fake = laplacian(fake).pow(2).mean((1, 2, 3))
@@ -127,6 +159,9 @@ class GANPainter(TexturedPainter):
         loss = self.adv_weight * adv + self.lowpass_weight * low
         if self.texture_weight > 0:
             loss = loss + self.texture_weight * tex_term
+        if self.hist_weight > 0:
+            hist = (alpha_histogram(fake) - alpha_histogram(y)).abs().sum() * 10
+            loss = loss + self.hist_weight * hist
         with torch.no_grad():
             tex = e_fake.mean() / e_real.mean().clamp(min=1e-12)
             ratio = composite_mse(fake, y, actions) / NOISE_FLOOR

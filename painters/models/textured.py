@@ -329,6 +329,39 @@ class PatchCritic(nn.Module):
         return self.net(torch.cat([alpha, 4.0 * laplacian(alpha), base], 1))
 
 
+class GlobalCritic(nn.Module):
+    """Whole-stroke critic on (alpha, its Laplacian, structured alpha): conv features at 1/8 of
+    the tile, pooled by mean and max, one score per stroke. It sees statistics of the whole
+    stroke (how much of it is faint, its sharpest speckle) that a PatchGAN's local scores miss.
+    """
+
+    def __init__(self, channels: int = 16) -> None:
+        super().__init__()
+        from torch.nn.utils.parametrizations import spectral_norm
+
+        c = channels
+        self.net = nn.Sequential(
+            spectral_norm(nn.Conv2d(3, c, 4, 2, 1)), nn.LeakyReLU(0.2),  # 32
+            spectral_norm(nn.Conv2d(c, 2 * c, 3, 2, 1)), nn.LeakyReLU(0.2),  # 16
+            spectral_norm(nn.Conv2d(2 * c, 4 * c, 3, 2, 1)), nn.LeakyReLU(0.2),  # 8
+        )  # fmt: skip
+        self.fc = spectral_norm(nn.Linear(8 * c, 1))
+
+    def forward(self, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        h = self.net(torch.cat([alpha, 4.0 * laplacian(alpha), base], 1))
+        return self.fc(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1))
+
+
+def alpha_histogram(alpha: torch.Tensor, bins: int = 10) -> torch.Tensor:
+    """Differentiable histogram of alpha values over the batch: ``bins`` triangular bins
+    centred on (1/bins, 2/bins, ..., 1), as fractions of all pixels (the exact zeros of the
+    background fall in none)."""
+    centres = torch.linspace(0.0, 1.0, bins + 1, device=alpha.device, dtype=alpha.dtype)[1:]
+    x = alpha.reshape(-1, 1)
+    w = (1.0 - (x - centres).abs() * bins).clamp(min=0.0)
+    return w.sum(0) / x.shape[0]
+
+
 def lowpass(alpha: torch.Tensor, factor: int = 4) -> torch.Tensor:
     """Average-pooled alpha: the geometry a GAN's texture must not move."""
     return F.avg_pool2d(alpha, factor)
