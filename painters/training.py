@@ -187,6 +187,14 @@ def phase_parameters(painter: nn.Module, phase: str) -> list[nn.Parameter]:
 
 
 # -- checkpoints -------------------------------------------------------------------------------
+def phase_param_groups(painter: nn.Module, phase: str) -> list[dict[str, Any]]:
+    """Optimiser parameter groups of a phase (a group may carry an ``lr_scale``)."""
+    groups = getattr(painter, "phase_param_groups", None)
+    if groups is not None:
+        return groups(phase)
+    return [{"params": phase_parameters(painter, phase)}]
+
+
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` through a temp file in the same folder and a rename."""
     atomic_write(path, lambda f: torch.save(obj, f), fsync=True)
@@ -332,7 +340,7 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
     lr_scale: dict[str, float] = dict(getattr(painter, "phase_lr_scale", None) or {})
     betas = (0.5, 0.999) if len(phases) > 1 else (0.9, 0.999)  # GAN practice
     opts = {
-        ph: torch.optim.Adam(phase_parameters(painter, ph), lr=lr0, betas=betas) for ph in phases
+        ph: torch.optim.Adam(phase_param_groups(painter, ph), lr=lr0, betas=betas) for ph in phases
     }
     use_amp = device.type == "cuda"
     scalers = {ph: torch.amp.GradScaler("cuda", enabled=use_amp) for ph in phases}
@@ -459,7 +467,7 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
         for ph in schedule:
             opt = opts[ph]
             for g in opt.param_groups:
-                g["lr"] = lr * lr_scale.get(ph, 1.0)
+                g["lr"] = lr * lr_scale.get(ph, 1.0) * g.get("lr_scale", 1.0)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 loss = model(actions, strokes, ph)

@@ -327,3 +327,24 @@ def test_gan_global_critic_joins_both_phases() -> None:
     loss, logs = g.training_loss(a, s, "generator")
     loss.backward()
     assert torch.isfinite(loss) and g.texture.out.weight.grad is not None
+
+
+def test_dab_scatter_moves_dabs_only_when_sampling() -> None:
+    from painters.models.gan import GANPainter
+
+    torch.manual_seed(0)
+    kw = dict(widths=[4, 4, 4], critic_channels=4)
+    g = GANPainter(dab_scatter=0.0, texture_map_weight=1.0, **kw)
+    plain = GANPainter(**kw)
+    plain.load_state_dict(g.state_dict(), strict=False)
+    a = torch.rand(4, 12)
+    assert torch.equal(g(a, sample=False), plain(a, sample=False))  # zero noise: no scatter
+    noise = g.sample_noise(4, torch.Generator().manual_seed(1))
+    assert not torch.allclose(g.structure_alpha(a, noise), g.structure_alpha(a))
+    groups = g.phase_param_groups("generator")
+    assert groups[1]["lr_scale"] == g.scatter_lr_scale and groups[1]["params"][0] is g.scatter
+    loss, _ = g.training_loss(a, torch.rand(4, 4, 64, 64), "generator")
+    loss.backward()
+    assert g.scatter.grad is not None and float(g.scatter.grad.abs().sum()) > 0
+    with pytest.raises(ValueError, match="dab_scatter needs"):
+        GANPainter(dab_scatter=0.0, noise_channels=1, **kw)

@@ -65,6 +65,10 @@ class GANPainter(TexturedPainter):
             real, 10 bins over (0, 1]): real strokes have more saturated and fewer faint pixels
             than a smooth painter draws, a global tell a patch critic misses.
         critic_lr_scale: the critics' learning rate ÷ the generator's.
+        scatter_lr_scale: the dab scatter's learning rate ÷ the texture network's (with
+            ``dab_scatter``, see :class:`~painters.models.textured.TexturedPainter`).
+        texture_map_weight: weight of the L1 between fake and real log Laplacian energy
+            pooled over 8×8 blocks: texture where the brush puts it, not just as much.
     """
 
     kind = "gan"
@@ -85,6 +89,8 @@ class GANPainter(TexturedPainter):
         global_critic: bool = False,
         hist_weight: float = 0.0,
         critic_lr_scale: float = 1.0,
+        scatter_lr_scale: float = 3.0,
+        texture_map_weight: float = 0.0,
         **kwargs: Any,
     ) -> None:
         if noise_channels < 1:
@@ -102,6 +108,8 @@ class GANPainter(TexturedPainter):
             global_critic=global_critic,
             hist_weight=hist_weight,
             critic_lr_scale=critic_lr_scale,
+            scatter_lr_scale=scatter_lr_scale,
+            texture_map_weight=texture_map_weight,
             **kwargs,
         )
         self.critic_steps, self.adv_weight = critic_steps, adv_weight
@@ -111,6 +119,8 @@ class GANPainter(TexturedPainter):
         self.global_critic = GlobalCritic(critic_channels) if global_critic else None
         #: learning-rate factor per phase (the trainer multiplies its schedule by it)
         self.phase_lr_scale = {"critic": float(critic_lr_scale)}
+        self.scatter_lr_scale = float(scatter_lr_scale)
+        self.texture_map_weight = float(texture_map_weight)
 
     @property
     def phase_schedule(self) -> tuple[str, ...]:
@@ -122,7 +132,17 @@ class GANPainter(TexturedPainter):
             if self.global_critic is not None:
                 params += list(self.global_critic.parameters())
             return params
-        return list(self.texture.parameters())
+        return list(self.texture.parameters()) + self.scatter_parameters()
+
+    def phase_param_groups(self, phase: str) -> list[dict[str, Any]]:
+        """Optimiser groups of a phase: the dab scatter learns ``scatter_lr_scale`` × faster
+        than the texture network (it has few weights and far to go)."""
+        if phase != "generator" or self.scatter is None:
+            return [{"params": self.phase_parameters(phase)}]
+        return [
+            {"params": list(self.texture.parameters())},
+            {"params": self.scatter_parameters(), "lr_scale": self.scatter_lr_scale},
+        ]
 
     def _scores(self, alpha: torch.Tensor, base: torch.Tensor) -> list[torch.Tensor]:
         """Each critic's scores (patch map, and the global critic's one per stroke)."""
@@ -142,14 +162,15 @@ class GANPainter(TexturedPainter):
         noise = self.sample_noise(actions.shape[0], device=actions.device)
         if phase == "critic":
             with torch.no_grad():
-                fake = self.alpha_from(actions, base, noise)
+                fake = self.alpha_from(actions, self.structure_alpha(actions, noise), noise)
             loss, gap = actions.new_zeros(()), 0.0
             for scores in self._scores(torch.cat([y, fake]), base.repeat(2, 1, 1, 1)):
                 real_s, fake_s = scores.chunk(2)
                 loss = loss + F.relu(1.0 - real_s).mean() + F.relu(1.0 + fake_s).mean()
                 gap += float((real_s.mean() - fake_s.mean()).detach())
             return loss, {"critic_loss": float(loss.detach()), "critic_gap": gap}
-        fake = self.alpha_from(actions, base, noise)
+        scattered = base if self.scatter is None else self.structure_alpha(actions, noise)
+        fake = self.alpha_from(actions, scattered, noise)
         adv = -sum(scores.mean() for scores in self._scores(fake, base))
         f = self.lowpass_factor
         low = (lowpass(fake, f) - lowpass(y, f)).abs().mean()
@@ -159,6 +180,11 @@ class GANPainter(TexturedPainter):
         loss = self.adv_weight * adv + self.lowpass_weight * low
         if self.texture_weight > 0:
             loss = loss + self.texture_weight * tex_term
+        if self.texture_map_weight > 0:
+            # where the texture is: log Laplacian energy in 8×8 blocks, fake vs real
+            e_map = [F.avg_pool2d(laplacian(a).pow(2), 8) for a in (fake, y)]
+            t_map = (torch.log(e_map[0] + 1e-4) - torch.log(e_map[1] + 1e-4)).abs().mean()
+            loss = loss + self.texture_map_weight * t_map
         if self.hist_weight > 0:
             hist = (alpha_histogram(fake) - alpha_histogram(y)).abs().sum() * 10
             loss = loss + self.hist_weight * hist

@@ -150,12 +150,27 @@ class StructuredPainter(NeuralPainter):
         xy = (g[:, : 2 * k].reshape(12, 2, k) @ filt.T).reshape(12, 2 * k)
         return torch.cat([xy, g[:, 2 * k :]], 1)
 
-    def densities(self, actions: torch.Tensor) -> torch.Tensor:
-        """Per-channel ink density maps (B, C, H, W) ≥ 0."""
+    def densities(
+        self, actions: torch.Tensor, scatter: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """Per-channel ink density maps (B, C, H, W) ≥ 0.
+
+        ``scatter``: optional (offsets (B, 2, K), weights (3,)) that move each dab off the path
+        by ``offsets`` × softplus(w0 + w1·size + w2·pressure) × the brush radius — the random
+        dab offsets of a dry brush, used by the stochastic painters (deterministic here).
+        """
         b, k, c, s = actions.shape[0], self.dabs, self.channels, self.size
         geo = actions @ self.geometry_matrix()  # (B, 3K)
         xy = geo[:, : 2 * k].view(b, 2, k)
         pressure = geo[:, 2 * k :]
+        if scatter is not None:
+            offsets, w = scatter
+            size1 = actions[:, 1:2]
+            radius = torch.exp(2.0 * size1) / 64.0  # the brush radius, as a canvas fraction
+            scale = F.softplus(w[0] + w[1] * size1 + w[2] * pressure) * radius  # (B, K)
+            xy_dabs = xy + offsets * scale[:, None, :]
+        else:
+            xy_dabs = xy
         # arc length per dab in px at 64: spacing decides how much ink lands per px
         # +1e-8: a stroke whose points coincide (start = control = end) must not give an
         # infinite gradient through the square root
@@ -171,14 +186,16 @@ class StructuredPainter(NeuralPainter):
         amount = F.softplus(out[:, c:]) * (ds * pressure)[:, None]  # (B, C, K)
         # separable Gaussians for x and y in one exp: (B, C, 2, K, S)
         inv = (0.5 * 64.0**2 / sigma.square())[:, :, None, :, None]
-        g = torch.exp(-(self.pix - xy[:, None, :, :, None]).square() * inv)
+        g = torch.exp(-(self.pix - xy_dabs[:, None, :, :, None]).square() * inv)
         # peak density of a 2-D Gaussian dab ∝ amount / σ²
         gy = g[:, :, 1] * (amount / sigma.square())[..., None]
         d = torch.matmul(gy.transpose(-1, -2).reshape(b * c, s, k), g[:, :, 0].reshape(b * c, k, s))
         return d.view(b, c, s, s)
 
-    def alpha(self, actions: torch.Tensor) -> torch.Tensor:
-        d = self.densities(actions)
+    def alpha(
+        self, actions: torch.Tensor, scatter: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        d = self.densities(actions, scatter)
         b, c, s, _ = d.shape
         cover = (1.0 - torch.exp(-d)).view(b, c, s * s)
         base = torch.logit(cover[:, :1].clamp(1e-4, 1 - 1e-4))

@@ -132,6 +132,11 @@ class TexturedPainter(NeuralPainter):
         temperature: scale of the noise when drawing (BigGAN's truncation trick in spirit):
             below 1 trades texture for fidelity. Chosen after training on held-out strokes;
             training uses whatever the config says (1.0 by default).
+        dab_scatter: None, or the initial logit of the dab scatter: the structure's dabs move
+            off the path by noise × softplus(w0 + w1·size + w2·pressure) × the brush radius
+            (w learned, starting at (this, 0, 0)), as the dry brush scatters its dabs; the
+            structure's per-dab network then trains too (the dabs' width and ink). Big strokes
+            become clumps of dabs instead of a smooth mean blob. Needs ≥ 2 noise channels.
     """
 
     stochastic: ClassVar[bool] = False
@@ -147,6 +152,7 @@ class TexturedPainter(NeuralPainter):
         structure_init: str | None = "default",
         modulation: float = 0.0,
         temperature: float = 1.0,
+        dab_scatter: float | None = None,
         **extra: Any,
     ) -> None:
         widths = tuple(int(w) for w in widths)
@@ -166,6 +172,7 @@ class TexturedPainter(NeuralPainter):
             structure_init=structure_init,
             modulation=modulation,
             temperature=temperature,
+            dab_scatter=dab_scatter,
             **extra,
         )
         self.size, self.noise_channels, self.noise_size = size, noise_channels, noise_size
@@ -174,6 +181,8 @@ class TexturedPainter(NeuralPainter):
         self.temperature = float(temperature)
         if self.modulation > 0 and noise_channels < 1:
             raise ValueError("modulation needs noise: set noise_channels ≥ 1")
+        if dab_scatter is not None and (noise_channels < 2 or noise_size < 32):
+            raise ValueError("dab_scatter needs noise_channels ≥ 2 and noise_size ≥ 32")
         # fixed 5×5 Gaussian (σ 1.2 px) that turns white noise into blobs of the brush's grain
         k = torch.exp(-((torch.arange(5.0) - 2) ** 2) / (2 * 1.2**2))
         k2 = k[:, None] * k[None, :]
@@ -184,12 +193,30 @@ class TexturedPainter(NeuralPainter):
             if weights is not None:
                 self.structure.load_state_dict(weights)
         self.structure.requires_grad_(False)
+        self.scatter: nn.Parameter | None = None
+        if dab_scatter is not None:
+            self.scatter = nn.Parameter(torch.tensor([float(dab_scatter), 0.0, 0.0]))
+            self.structure.dab_mlp.requires_grad_(True)
         self.texture = TextureNet(2 + noise_channels, widths, 2 if self.modulation > 0 else 1)
 
     # -- what the trainer updates ----------------------------------------------------------
     def trainable_parameters(self) -> list[nn.Parameter]:
-        """Everything but the frozen structure (which keeps the geometry it was trained for)."""
-        return [p for n, p in self.named_parameters() if not n.startswith("structure.")]
+        """Everything but the frozen structure (which keeps the geometry it was trained for);
+        with ``dab_scatter`` the structure's per-dab network trains too."""
+        return [
+            p
+            for n, p in self.named_parameters()
+            if not n.startswith("structure.")
+            or n.startswith("structure.dab_mlp.")
+            and self.scatter is not None
+        ]
+
+    def scatter_parameters(self) -> list[nn.Parameter]:
+        """The dab scatter's weights and the structure's per-dab network (empty without
+        ``dab_scatter``)."""
+        if self.scatter is None:
+            return []
+        return [self.scatter, *self.structure.dab_mlp.parameters()]
 
     # -- noise -------------------------------------------------------------------------------
     def sample_noise(
@@ -228,9 +255,16 @@ class TexturedPainter(NeuralPainter):
         return z.to(actions.device, actions.dtype)  # type: ignore[union-attr]
 
     # -- drawing -----------------------------------------------------------------------------
-    def structure_alpha(self, actions: torch.Tensor) -> torch.Tensor:
-        """The frozen structured painter's alpha (B, 1, H, W): the expected stroke's geometry."""
-        return self.structure.alpha(actions)
+    def structure_alpha(
+        self, actions: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The structured painter's alpha (B, 1, H, W): the expected stroke's geometry; with
+        ``dab_scatter`` and ``noise``, its dabs scattered by the noise's first rows."""
+        if self.scatter is None or noise is None:
+            return self.structure.alpha(actions)
+        k = self.structure.dabs
+        offsets = noise[:, :2, 0, :k] * self.temperature
+        return self.structure.alpha(actions, (offsets, self.scatter))
 
     def gate(self, base: torch.Tensor) -> torch.Tensor:
         """1 on the structured stroke's support grown by ``dilation`` px, fading to 0 outside."""
@@ -285,7 +319,7 @@ class TexturedPainter(NeuralPainter):
         for i in range(0, actions.shape[0], self.chunk):
             a = actions[i : i + self.chunk]
             zz = None if z is None else z[i : i + self.chunk]
-            parts.append(self.alpha_from(a, self.structure_alpha(a), zz))
+            parts.append(self.alpha_from(a, self.structure_alpha(a, zz), zz))
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     #: Strokes per chunk (keeps the U-Net's activations in cache).
