@@ -207,8 +207,7 @@ class TexturedPainter(NeuralPainter):
             p
             for n, p in self.named_parameters()
             if not n.startswith("structure.")
-            or n.startswith("structure.dab_mlp.")
-            and self.scatter is not None
+            or (self.scatter is not None and n.startswith("structure.dab_mlp."))
         ]
 
     def scatter_parameters(self) -> list[nn.Parameter]:
