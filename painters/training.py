@@ -186,15 +186,16 @@ def phase_parameters(painter: nn.Module, phase: str) -> list[nn.Parameter]:
     return [p for p in painter.parameters() if p.requires_grad]
 
 
-# -- checkpoints -------------------------------------------------------------------------------
 def phase_param_groups(painter: nn.Module, phase: str) -> list[dict[str, Any]]:
-    """Optimiser parameter groups of a phase (a group may carry an ``lr_scale``)."""
+    """Optimiser parameter groups of a phase; a group's ``lr_scale`` (default 1) multiplies the
+    learning-rate schedule for it."""
     groups = getattr(painter, "phase_param_groups", None)
     if groups is not None:
         return groups(phase)
     return [{"params": phase_parameters(painter, phase)}]
 
 
+# -- checkpoints -------------------------------------------------------------------------------
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` through a temp file in the same folder and a rename."""
     atomic_write(path, lambda f: torch.save(obj, f), fsync=True)
@@ -337,11 +338,12 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
     lr0 = cfg.lr if cfg.lr is not None else float(getattr(painter, "default_lr", 1e-3))
     schedule = phase_schedule(painter)
     phases = list(dict.fromkeys(schedule))
-    lr_scale: dict[str, float] = dict(getattr(painter, "phase_lr_scale", None) or {})
     betas = (0.5, 0.999) if len(phases) > 1 else (0.9, 0.999)  # GAN practice
-    opts = {
-        ph: torch.optim.Adam(phase_param_groups(painter, ph), lr=lr0, betas=betas) for ph in phases
-    }
+    groups = {ph: phase_param_groups(painter, ph) for ph in phases}
+    # each group's factor on the schedule, from the painter's config (not from a resumed
+    # optimiser state, which keeps the group keys it was saved with)
+    lr_scales = {ph: [g.pop("lr_scale", 1.0) for g in groups[ph]] for ph in phases}
+    opts = {ph: torch.optim.Adam(groups[ph], lr=lr0, betas=betas) for ph in phases}
     use_amp = device.type == "cuda"
     scalers = {ph: torch.amp.GradScaler("cuda", enabled=use_amp) for ph in phases}
     if state:
@@ -466,8 +468,8 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
         logs: dict[str, float] = {}
         for ph in schedule:
             opt = opts[ph]
-            for g in opt.param_groups:
-                g["lr"] = lr * lr_scale.get(ph, 1.0) * g.get("lr_scale", 1.0)
+            for g, scale in zip(opt.param_groups, lr_scales[ph], strict=True):
+                g["lr"] = lr * scale
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 loss = model(actions, strokes, ph)

@@ -251,9 +251,12 @@ def test_init_fine_tunes_from_a_painter_and_adds_new_critics(tmp_path: Path) -> 
     assert any(k.startswith("global_critic.") for k in b)
     tuned = painters.load_painter(out)
     assert tuned.config["global_critic"] and tuned.config["widths"] == [4, 4, 4]
-    assert tuned.phase_lr_scale == {"critic": 2.0}
+    assert [g["lr_scale"] for g in tuned.phase_param_groups("critic")] == [2.0]
     train(cfg(tmp_path, "gan", steps=2, out=str(tmp_path / "ft2"), init=str(src),
               model_config=more), DiscStrokes())  # fmt: skip
+    opts = torch.load(tmp_path / "ft2" / STATE_NAME, weights_only=True)["optimizers"]
+    critic_lr = opts["critic"]["param_groups"][0]["lr"]
+    assert critic_lr == pytest.approx(2.0 * opts["generator"]["param_groups"][0]["lr"])
     with pytest.raises(TrainingError, match="is a 'gan' painter, not 'vae'"):
         train(cfg(tmp_path, "vae", steps=1, out=str(tmp_path / "v"), init=str(src)), DiscStrokes())
     with pytest.raises(TrainingError, match="--init"):

@@ -117,8 +117,7 @@ class GANPainter(TexturedPainter):
         self.texture_weight, self.hist_weight = texture_weight, hist_weight
         self.critic = PatchCritic(critic_channels)
         self.global_critic = GlobalCritic(critic_channels) if global_critic else None
-        #: learning-rate factor per phase (the trainer multiplies its schedule by it)
-        self.phase_lr_scale = {"critic": float(critic_lr_scale)}
+        self.critic_lr_scale = float(critic_lr_scale)
         self.scatter_lr_scale = float(scatter_lr_scale)
         self.texture_map_weight = float(texture_map_weight)
 
@@ -135,14 +134,24 @@ class GANPainter(TexturedPainter):
         return list(self.texture.parameters()) + self.scatter_parameters()
 
     def phase_param_groups(self, phase: str) -> list[dict[str, Any]]:
-        """Optimiser groups of a phase: the dab scatter learns ``scatter_lr_scale`` × faster
-        than the texture network (it has few weights and far to go)."""
-        if phase != "generator" or self.scatter is None:
+        """Optimiser groups of a phase, each with the factor (``lr_scale``) by which the
+        trainer multiplies its learning rate: the critics ``critic_lr_scale``; the dab scatter
+        ``scatter_lr_scale`` (it has few weights and far to go), the texture network 1."""
+        if phase == "critic":
+            return [{"params": self.phase_parameters(phase), "lr_scale": self.critic_lr_scale}]
+        if self.scatter is None:
             return [{"params": self.phase_parameters(phase)}]
         return [
             {"params": list(self.texture.parameters())},
             {"params": self.scatter_parameters(), "lr_scale": self.scatter_lr_scale},
         ]
+
+    def _scattered(
+        self, actions: torch.Tensor, base: torch.Tensor, noise: torch.Tensor
+    ) -> torch.Tensor:
+        """The structure the texture is drawn on: ``base`` itself, or with ``dab_scatter`` the
+        structure with its dabs scattered by ``noise``."""
+        return base if self.scatter is None else self.structure_alpha(actions, noise)
 
     def _scores(self, alpha: torch.Tensor, base: torch.Tensor) -> list[torch.Tensor]:
         """Each critic's scores (patch map, and the global critic's one per stroke)."""
@@ -162,15 +171,14 @@ class GANPainter(TexturedPainter):
         noise = self.sample_noise(actions.shape[0], device=actions.device)
         if phase == "critic":
             with torch.no_grad():
-                fake = self.alpha_from(actions, self.structure_alpha(actions, noise), noise)
+                fake = self.alpha_from(actions, self._scattered(actions, base, noise), noise)
             loss, gap = actions.new_zeros(()), 0.0
             for scores in self._scores(torch.cat([y, fake]), base.repeat(2, 1, 1, 1)):
                 real_s, fake_s = scores.chunk(2)
                 loss = loss + F.relu(1.0 - real_s).mean() + F.relu(1.0 + fake_s).mean()
                 gap += float((real_s.mean() - fake_s.mean()).detach())
             return loss, {"critic_loss": float(loss.detach()), "critic_gap": gap}
-        scattered = base if self.scatter is None else self.structure_alpha(actions, noise)
-        fake = self.alpha_from(actions, scattered, noise)
+        fake = self.alpha_from(actions, self._scattered(actions, base, noise), noise)
         adv = -sum(scores.mean() for scores in self._scores(fake, base))
         f = self.lowpass_factor
         low = (lowpass(fake, f) - lowpass(y, f)).abs().mean()

@@ -163,20 +163,18 @@ class StructuredPainter(NeuralPainter):
         geo = actions @ self.geometry_matrix()  # (B, 3K)
         xy = geo[:, : 2 * k].view(b, 2, k)
         pressure = geo[:, 2 * k :]
+        size = actions[:, 1:2].expand(b, k)
+        xy_dabs = xy
         if scatter is not None:
             offsets, w = scatter
-            size1 = actions[:, 1:2]
-            radius = torch.exp(2.0 * size1) / 64.0  # the brush radius, as a canvas fraction
-            scale = F.softplus(w[0] + w[1] * size1 + w[2] * pressure) * radius  # (B, K)
+            radius = torch.exp(2.0 * size) / 64.0  # the brush radius, as a canvas fraction
+            scale = F.softplus(w[0] + w[1] * size + w[2] * pressure) * radius  # (B, K)
             xy_dabs = xy + offsets * scale[:, None, :]
-        else:
-            xy_dabs = xy
         # arc length per dab in px at 64: spacing decides how much ink lands per px
         # +1e-8: a stroke whose points coincide (start = control = end) must not give an
         # infinite gradient through the square root
         seg = (torch.diff(xy, dim=2).square().sum(1) + 1e-8).sqrt() * 64.0  # (B, K-1)
         ds = 0.5 * (F.pad(seg, (1, 0), mode="replicate") + F.pad(seg, (0, 1), mode="replicate"))
-        size = actions[:, 1:2].expand(b, k)
         feats = torch.stack(
             [pressure, size, self.t.expand(b, k), torch.log1p(ds), torch.ones_like(ds)], -1
         )
