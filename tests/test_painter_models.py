@@ -348,3 +348,35 @@ def test_dab_scatter_moves_dabs_only_when_sampling() -> None:
     assert g.scatter.grad is not None and float(g.scatter.grad.abs().sum()) > 0
     with pytest.raises(ValueError, match="dab_scatter needs"):
         GANPainter(dab_scatter=0.0, noise_channels=1, **kw)
+
+
+def test_radial_spectrum_sees_the_grain_scale() -> None:
+    from painters.models.textured import radial_spectrum
+
+    torch.manual_seed(0)
+    fine = torch.rand(8, 1, 64, 64)
+    coarse = torch.nn.functional.interpolate(torch.rand(8, 1, 16, 16), scale_factor=4.0)
+    s_fine, s_coarse = radial_spectrum(fine), radial_spectrum(coarse)
+    assert s_fine.shape == (12,) and bool(torch.all(s_fine > 0))
+    assert s_fine[-3:].sum() > 10 * s_coarse[-3:].sum()  # 4-px blocks: little power at 2 px
+    assert s_coarse[1] > s_fine[1]
+
+
+def test_learned_grain_trains_with_the_spectrum_loss_and_is_saved() -> None:
+    from painters.models.gan import GANPainter
+
+    torch.manual_seed(0)
+    kw = dict(widths=[4, 4, 4], critic_channels=4, learn_grain=True)
+    g = GANPainter(spectrum_weight=1.0, **kw)
+    assert any(p is g.grain for p in g.phase_parameters("generator"))
+    loss, _ = g.training_loss(torch.rand(4, 12), torch.rand(4, 4, 64, 64), "generator")
+    loss.backward()
+    assert g.grain.grad is not None and float(g.grain.grad.abs().sum()) > 0
+    with torch.no_grad():
+        g.grain.mul_(torch.rand(1, 1, 5, 5))
+    h = GANPainter(**kw)
+    h.load_state_dict(g.state_dict())
+    a, noise = torch.rand(2, 12), g.sample_noise(2, torch.Generator().manual_seed(3))
+    assert torch.equal(h.grain, g.grain) and torch.equal(h(a, noise=noise), g(a, noise=noise))
+    plain = GANPainter(widths=[4, 4, 4], critic_channels=4)
+    assert plain.grain is None and "grain" not in plain.state_dict()

@@ -41,6 +41,7 @@ from painters.models.textured import (
     alpha_histogram,
     laplacian,
     lowpass,
+    radial_spectrum,
 )
 
 
@@ -69,6 +70,10 @@ class GANPainter(TexturedPainter):
             ``dab_scatter``, see :class:`~painters.models.textured.TexturedPainter`).
         texture_map_weight: weight of the L1 between fake and real log Laplacian energy
             pooled over 8×8 blocks: texture where the brush puts it, not just as much.
+        spectrum_weight: weight of the L1 between the log radial power spectra of the
+            batch's fake and real alpha (:func:`~painters.models.textured.radial_spectrum`):
+            the grain at each scale, which the Laplacian terms (one number dominated by the
+            finest scale) do not pin down.
     """
 
     kind = "gan"
@@ -91,6 +96,7 @@ class GANPainter(TexturedPainter):
         critic_lr_scale: float = 1.0,
         scatter_lr_scale: float = 3.0,
         texture_map_weight: float = 0.0,
+        spectrum_weight: float = 0.0,
         **kwargs: Any,
     ) -> None:
         if noise_channels < 1:
@@ -110,6 +116,7 @@ class GANPainter(TexturedPainter):
             critic_lr_scale=critic_lr_scale,
             scatter_lr_scale=scatter_lr_scale,
             texture_map_weight=texture_map_weight,
+            spectrum_weight=spectrum_weight,
             **kwargs,
         )
         self.critic_steps, self.adv_weight = critic_steps, adv_weight
@@ -120,6 +127,7 @@ class GANPainter(TexturedPainter):
         self.critic_lr_scale = float(critic_lr_scale)
         self.scatter_lr_scale = float(scatter_lr_scale)
         self.texture_map_weight = float(texture_map_weight)
+        self.spectrum_weight = float(spectrum_weight)
 
     @property
     def phase_schedule(self) -> tuple[str, ...]:
@@ -131,7 +139,7 @@ class GANPainter(TexturedPainter):
             if self.global_critic is not None:
                 params += list(self.global_critic.parameters())
             return params
-        return list(self.texture.parameters()) + self.scatter_parameters()
+        return self.texture_parameters() + self.scatter_parameters()
 
     def phase_param_groups(self, phase: str) -> list[dict[str, Any]]:
         """Optimiser groups of a phase, each with the factor (``lr_scale``) by which the
@@ -142,7 +150,7 @@ class GANPainter(TexturedPainter):
         if self.scatter is None:
             return [{"params": self.phase_parameters(phase)}]
         return [
-            {"params": list(self.texture.parameters())},
+            {"params": self.texture_parameters()},
             {"params": self.scatter_parameters(), "lr_scale": self.scatter_lr_scale},
         ]
 
@@ -193,6 +201,9 @@ class GANPainter(TexturedPainter):
             e_map = [F.avg_pool2d(laplacian(a).pow(2), 8) for a in (fake, y)]
             t_map = (torch.log(e_map[0] + 1e-4) - torch.log(e_map[1] + 1e-4)).abs().mean()
             loss = loss + self.texture_map_weight * t_map
+        if self.spectrum_weight > 0:
+            spec = [torch.log(radial_spectrum(a) + 1e-6) for a in (fake, y)]
+            loss = loss + self.spectrum_weight * (spec[0] - spec[1]).abs().mean()
         if self.hist_weight > 0:
             hist = (alpha_histogram(fake) - alpha_histogram(y)).abs().sum() * 10
             loss = loss + self.hist_weight * hist

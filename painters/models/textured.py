@@ -137,6 +137,9 @@ class TexturedPainter(NeuralPainter):
             (w learned, starting at (this, 0, 0)), as the dry brush scatters its dabs; the
             structure's per-dab network then trains too (the dabs' width and ink). Big strokes
             become clumps of dabs instead of a smooth mean blob. Needs ≥ 2 noise channels.
+        learn_grain: with ``modulation``, the 5×5 filter that turns the noise into grain
+            (a fixed Gaussian of σ 1.2 px otherwise) is learned, so the grain's scale can
+            become the brush's (a Gaussian this wide has almost no power at 2-3 px periods).
     """
 
     stochastic: ClassVar[bool] = False
@@ -153,6 +156,7 @@ class TexturedPainter(NeuralPainter):
         modulation: float = 0.0,
         temperature: float = 1.0,
         dab_scatter: float | None = None,
+        learn_grain: bool = False,
         **extra: Any,
     ) -> None:
         widths = tuple(int(w) for w in widths)
@@ -173,6 +177,7 @@ class TexturedPainter(NeuralPainter):
             modulation=modulation,
             temperature=temperature,
             dab_scatter=dab_scatter,
+            learn_grain=learn_grain,
             **extra,
         )
         self.size, self.noise_channels, self.noise_size = size, noise_channels, noise_size
@@ -186,7 +191,11 @@ class TexturedPainter(NeuralPainter):
         # fixed 5×5 Gaussian (σ 1.2 px) that turns white noise into blobs of the brush's grain
         k = torch.exp(-((torch.arange(5.0) - 2) ** 2) / (2 * 1.2**2))
         k2 = k[:, None] * k[None, :]
-        self.register_buffer("blur", (k2 / k2.square().sum().sqrt()).view(1, 1, 5, 5), False)
+        blur = (k2 / k2.square().sum().sqrt()).view(1, 1, 5, 5)
+        # learn_grain: the 5×5 filter becomes a weight (saved with the painter) that training
+        # shapes to the brush's grain, still normalised to unit energy when drawing
+        self.grain = nn.Parameter(blur.clone()) if learn_grain else None
+        self.register_buffer("blur", blur, False)
         self.structure = StructuredPainter(**{**(structure or {}), "size": size})
         if structure_init:
             weights = structure_weights(structure_init)
@@ -209,6 +218,10 @@ class TexturedPainter(NeuralPainter):
             if not n.startswith("structure.")
             or (self.scatter is not None and n.startswith("structure.dab_mlp."))
         ]
+
+    def texture_parameters(self) -> list[nn.Parameter]:
+        """The texture network and, with ``learn_grain``, the grain filter."""
+        return list(self.texture.parameters()) + ([self.grain] if self.grain is not None else [])
 
     def scatter_parameters(self) -> list[nn.Parameter]:
         """The dab scatter's weights and the structure's per-dab network (empty without
@@ -295,7 +308,10 @@ class TexturedPainter(NeuralPainter):
         r = self.texture(torch.cat(planes, 1), actions)
         if self.modulation > 0:
             # explicit texture path: unit-variance blobby noise × a learned amplitude map
-            blobs = F.conv2d(noise[:, :1], self.blur, padding=2)  # type: ignore[index]
+            kernel = self.blur
+            if self.grain is not None:
+                kernel = self.grain / self.grain.square().sum().sqrt().clamp(min=1e-6)
+            blobs = F.conv2d(noise[:, :1], kernel, padding=2)  # type: ignore[index]
             gain = F.softplus(r[:, 1:2] + _inv_softplus(self.modulation))
             r = r[:, :1] + gain * blobs
         logit = torch.logit(base.clamp(1e-4, 1 - 1e-4))
@@ -393,6 +409,21 @@ def alpha_histogram(alpha: torch.Tensor, bins: int = 10) -> torch.Tensor:
     x = alpha.reshape(-1, 1)
     w = (1.0 - (x - centres).abs() * bins).clamp(min=0.0)
     return w.sum(0) / x.shape[0]
+
+
+def radial_spectrum(alpha: torch.Tensor, bins: int = 12) -> torch.Tensor:
+    """The batch's mean power spectrum of alpha (each stroke's mean removed), averaged over
+    ``bins`` rings of spatial frequency from 0 to the corner (√2 × Nyquist): the grain of
+    the texture, scale by scale, as one vector of ``bins`` powers."""
+    h, w = alpha.shape[-2:]
+    x = alpha - alpha.mean((-2, -1), keepdim=True)
+    power = torch.fft.rfft2(x.float()).abs().square().mean(tuple(range(x.dim() - 2)))
+    fy = torch.fft.fftfreq(h, device=alpha.device)[:, None]
+    fx = torch.fft.rfftfreq(w, device=alpha.device)[None, :]
+    ring = ((fy.square() + fx.square()).sqrt() / (0.5 * 2**0.5) * bins).long().clamp(max=bins - 1)
+    total = torch.zeros(bins, device=alpha.device).index_add_(0, ring.flatten(), power.flatten())
+    count = torch.bincount(ring.flatten(), minlength=bins).clamp(min=1)
+    return total / count
 
 
 def lowpass(alpha: torch.Tensor, factor: int = 4) -> torch.Tensor:
