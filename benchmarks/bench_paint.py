@@ -35,7 +35,7 @@ DEFAULT_IMAGES = [
 
 def flat_mse(target: np.ndarray, cells: tuple[int, int]) -> float:
     """MSE of the flat-colour grid of ``cells`` (rows, cols) of a uint8 target, in [0, 1]."""
-    t = torch.from_numpy(target).permute(2, 0, 1)[None].double() / 255.0
+    t = torch.tensor(target).permute(2, 0, 1)[None].double() / 255.0
     flat = F.interpolate(F.adaptive_avg_pool2d(t, cells), size=t.shape[-2:], mode="bilinear",
                          align_corners=False)  # fmt: skip
     return float(((flat - t) ** 2).mean())
