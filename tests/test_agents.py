@@ -40,7 +40,7 @@ TINY_PPO = {
 }
 
 
-def _train(algo: str, out, steps: int = 96, **kw):
+def _train(algo: str, out, steps: int = 96, overrides=None, **kw):
     torch.set_num_threads(1)
     return train(
         algo,
@@ -50,7 +50,7 @@ def _train(algo: str, out, steps: int = 96, **kw):
         seed=0,
         device="cpu",
         env_kwargs=ENV_KWARGS,
-        overrides=TINY_PPO if algo == "ppo" else TINY,
+        overrides=overrides or (TINY_PPO if algo == "ppo" else TINY),
         progress_bar=False,
         image_freq=10_000,
         eval_freq=10_000,
@@ -214,3 +214,26 @@ def test_bundled_default_agent_paints():
         obs, _, terminated, truncated, info = env.step(agent.predict(obs, deterministic=True)[0])
         done = terminated or truncated
     assert info["distance"] < white  # it paints towards the target, not away from it
+
+
+def test_init_from_warm_starts_a_new_run(tmp_path):
+    from agents.rl.training import build_model, load_hyperparams, make_vec_env, warm_start
+
+    _train("sac", tmp_path / "a", steps=64)
+    src = load_agent(package_agent(tmp_path / "a", tmp_path / "pkg", {}))
+    hp = load_hyperparams("sac", None, {**TINY, "learning_rate": 1e-4})
+    fresh = build_model("sac", make_vec_env(2, seed=1, **ENV_KWARGS), hp, seed=1, device="cpu")
+    warm_start(fresh, tmp_path / "pkg")
+    a, b = src.policy.state_dict(), fresh.policy.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(src.log_ent_coef, fresh.log_ent_coef)
+    assert fresh.lr_schedule(1.0) == pytest.approx(1e-4)  # the new run's hyperparameters
+    model = _train("sac", tmp_path / "b", steps=16, init_from=tmp_path / "pkg")
+    meta = json.loads((tmp_path / "b" / "agent.json").read_text())
+    assert meta["hyperparams"]["init_from"] == str(tmp_path / "pkg")
+    assert model.num_timesteps == 16
+    with pytest.raises(ValueError, match="train it with --algo sac"):
+        _train("td3", tmp_path / "c", steps=8, init_from=tmp_path / "pkg")
+    small = {**TINY, "policy_kwargs": {**TINY["policy_kwargs"], "net_arch": [8]}}
+    with pytest.raises(ValueError, match="networks differ"):
+        _train("sac", tmp_path / "d", steps=8, init_from=tmp_path / "pkg", overrides=small)

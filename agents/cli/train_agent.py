@@ -48,6 +48,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/latest.zip")
     p.add_argument(
+        "--init-from",
+        default=None,
+        help="start a new run from this agent's networks (a bundled name such as "
+        "sac-model-free, or a folder with model.zip); the rest comes from the hyperparameters",
+    )
+    p.add_argument(
         "--eval-freq", type=int, default=10_000, help="env steps between held-out evaluations"
     )
     p.add_argument(
@@ -102,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             progress_bar=not args.no_progress,
             verbose=args.verbose,
             through_painter_steps=args.through_painter_steps,
+            init_from=args.init_from,
         )
     except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
         return fail("train_agent", first_line(e))

@@ -70,6 +70,7 @@ RUN_KEYS = (
     "through_painter_batch",
     "through_painter_lr",
     "through_painter_synthetic",
+    "init_from",
 )
 #: The checkpoint's replay buffer: plain arrays (agents.rl.buffers), never a pickle.
 REPLAY_BUFFER_NAME = "latest_replay_buffer.npz"
@@ -352,6 +353,33 @@ class CheckpointCallback(BaseCallback):
         self.save()
 
 
+def warm_start(model: BaseAlgorithm, source: str | os.PathLike) -> None:
+    """Copy the networks (and SAC's learned entropy coefficient) of the agent ``source`` into
+    ``model``, a model just built for a new run. ``ValueError`` naming the fix when the two
+    differ in algorithm or architecture."""
+    from agents.rl.loading import load_agent
+
+    src = load_agent(source, device=str(model.device))
+    if type(src) is not type(model):
+        raise ValueError(
+            f"--init-from {source}: a {type(src).__name__} agent; train it with "
+            f"--algo {type(src).__name__.lower()} or start from another agent"
+        )
+    try:
+        model.policy.load_state_dict(src.policy.state_dict())
+    except RuntimeError as e:
+        raise ValueError(
+            f"--init-from {source}: its networks differ from this run's policy "
+            f"({str(e).splitlines()[0]}); use the hyperparameters it was trained with"
+        ) from None
+    if (
+        getattr(src, "log_ent_coef", None) is not None
+        and getattr(model, "log_ent_coef", None) is not None
+    ):
+        with torch.no_grad():
+            model.log_ent_coef.copy_(src.log_ent_coef)
+
+
 def _resume(
     ckpt: Path,
     algo: str,
@@ -446,12 +474,16 @@ def train(
     progress_bar: bool = True,
     verbose: int = 0,
     through_painter_steps: int | None = None,
+    init_from: str | os.PathLike | None = None,
 ) -> BaseAlgorithm:
     """Train ``algo`` on Painting-v0 and save everything under ``out`` (see module docstring).
 
     ``total_timesteps`` counts env steps summed over all envs (SB3's convention). With
     ``resume=True`` the run continues from ``out/checkpoints/latest.zip`` (and its replay
-    buffer) up to the same total; the TensorBoard run continues too.
+    buffer) up to the same total; the TensorBoard run continues too. ``init_from`` (an agent
+    :func:`~agents.rl.loading.load_agent` accepts: a bundled name or a folder) starts a new
+    run from that agent's networks and entropy coefficient, everything else (learning rate,
+    schedule, an empty replay buffer) from this run's hyperparameters: a warm restart.
 
     ``through_painter_steps`` (or the YAML's) first trains the policy by backpropagating the
     painting distance through the differentiable painter
@@ -471,6 +503,8 @@ def train(
         else through_painter_steps
     )
     hp["through_painter_steps"] = tp_steps
+    if init_from is not None:
+        hp["init_from"] = str(init_from)  # recorded in agent.json
     if n_envs < 1 or total < 0 or (total == 0 and tp_steps == 0):
         raise ValueError(
             "--n-envs and --total-timesteps must be positive (0 timesteps only with "
@@ -511,6 +545,8 @@ def train(
         model = build_model(
             algo, env, hp, seed=seed, device=dev, tensorboard_log=str(out / "tb"), verbose=verbose
         )
+        if init_from is not None:
+            warm_start(model, init_from)
         remaining = total
 
     preview_env = make_env(**eval_kwargs)
