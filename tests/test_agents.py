@@ -54,8 +54,7 @@ def _train(algo: str, out, steps: int = 96, overrides=None, **kw):
         progress_bar=False,
         image_freq=10_000,
         eval_freq=10_000,
-        checkpoint_freq=10_000,
-        **kw,
+        **{"checkpoint_freq": 10_000, **kw},
     )
 
 
@@ -237,3 +236,23 @@ def test_init_from_warm_starts_a_new_run(tmp_path):
     small = {**TINY, "policy_kwargs": {**TINY["policy_kwargs"], "net_arch": [8]}}
     with pytest.raises(ValueError, match="networks differ"):
         _train("sac", tmp_path / "d", steps=8, init_from=tmp_path / "pkg", overrides=small)
+
+
+def test_kept_checkpoints_average_into_a_loadable_agent(tmp_path):
+    from agents.rl.averaging import average_checkpoints, main
+
+    out = tmp_path / "sac"
+    _train("sac", out, steps=64, checkpoint_freq=16, keep_checkpoints=2)
+    kept = sorted((out / "checkpoints").glob("step_*.zip"))
+    assert [p.name for p in kept] == ["step_0000000048.zip", "step_0000000064.zip"]
+    average_checkpoints(kept, out / "averaged.zip")
+    (out / "avg").mkdir()
+    (out / "avg" / "model.zip").write_bytes((out / "averaged.zip").read_bytes())
+    for name in ("env_kwargs.json", "agent.json"):
+        (out / "avg" / name).write_text((out / name).read_text())
+    avg, a, b = (load_agent(p) for p in (out / "avg", kept[0], kept[1]))
+    for k, v in avg.policy.state_dict().items():
+        if v.is_floating_point():
+            mean = (a.policy.state_dict()[k] + b.policy.state_dict()[k]) / 2
+            assert torch.allclose(v, mean, atol=1e-6), k
+    assert main([str(tmp_path / "x.zip"), str(out / "agent.json")]) == 2  # not a zip: one line

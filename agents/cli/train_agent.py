@@ -48,6 +48,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/latest.zip")
     p.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=0,
+        help="also keep the last N checkpoints as OUT/checkpoints/step_*.zip, to average with "
+        "python -m agents.rl.averaging",
+    )
+    p.add_argument(
         "--init-from",
         default=None,
         help="start a new run from this agent's networks (a bundled name such as "
@@ -109,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             verbose=args.verbose,
             through_painter_steps=args.through_painter_steps,
             init_from=args.init_from,
+            keep_checkpoints=args.keep_checkpoints,
         )
     except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
         return fail("train_agent", first_line(e))

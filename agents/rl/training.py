@@ -15,6 +15,7 @@ import copy
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -319,16 +320,21 @@ def save_model(model: BaseAlgorithm, path: Path) -> None:
 class CheckpointCallback(BaseCallback):
     """Every ``freq`` env steps, saves ``checkpoints/latest.zip`` (+ the replay buffer for
     off-policy algorithms) atomically, replacing the previous one: enough to resume after a
-    kill without filling the disk with gigabyte-sized buffers.
+    kill without filling the disk with gigabyte-sized buffers. With ``keep`` > 0 the last
+    ``keep`` models are also kept as ``step_<env steps>.zip`` (no buffers), for
+    :mod:`agents.rl.averaging`.
     """
 
-    def __init__(self, folder: Path, freq: int, save_replay_buffer: bool = True) -> None:
+    def __init__(
+        self, folder: Path, freq: int, save_replay_buffer: bool = True, keep: int = 0
+    ) -> None:
         super().__init__()
         self.folder, self.freq, self.save_replay_buffer = (
             Path(folder),
             int(freq),
             save_replay_buffer,
         )
+        self.keep = int(keep)
         self._next = self.freq
 
     def _init_callback(self) -> None:
@@ -342,6 +348,12 @@ class CheckpointCallback(BaseCallback):
 
             save_replay_buffer(self.model.replay_buffer, self.folder / REPLAY_BUFFER_NAME)
         save_model(self.model, self.folder / "latest.zip")
+        if self.keep > 0:
+            shutil.copyfile(
+                self.folder / "latest.zip", self.folder / f"step_{self.num_timesteps:010d}.zip"
+            )
+            for old in sorted(self.folder.glob("step_*.zip"))[: -self.keep]:
+                old.unlink()
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self._next:
@@ -475,6 +487,7 @@ def train(
     verbose: int = 0,
     through_painter_steps: int | None = None,
     init_from: str | os.PathLike | None = None,
+    keep_checkpoints: int = 0,
 ) -> BaseAlgorithm:
     """Train ``algo`` on Painting-v0 and save everything under ``out`` (see module docstring).
 
@@ -484,6 +497,8 @@ def train(
     :func:`~agents.rl.loading.load_agent` accepts: a bundled name or a folder) starts a new
     run from that agent's networks and entropy coefficient, everything else (learning rate,
     schedule, an empty replay buffer) from this run's hyperparameters: a warm restart.
+    ``keep_checkpoints`` > 0 keeps that many past checkpoints (``checkpoints/step_*.zip``) to
+    average (:mod:`agents.rl.averaging`).
 
     ``through_painter_steps`` (or the YAML's) first trains the policy by backpropagating the
     painting distance through the differentiable painter
@@ -557,7 +572,7 @@ def train(
     callbacks: list[BaseCallback] = [
         EpisodeDistanceCallback(reward_scale=reward_scale),
         ImageGridCallback(preview_env, freq=image_freq, seed=seed),
-        CheckpointCallback(out / "checkpoints", checkpoint_freq),
+        CheckpointCallback(out / "checkpoints", checkpoint_freq, keep=keep_checkpoints),
         EvalCallback(
             eval_env,
             n_eval_episodes=n_eval_episodes,
