@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from painters.io import atomic_write, first_line
+
 #: Zip members holding the networks (and SAC's entropy coefficient) that are averaged.
 AVERAGED = ("policy.pth", "pytorch_variables.pth")
 
@@ -59,17 +61,18 @@ def average_checkpoints(checkpoints: list[str | os.PathLike], out: str | os.Path
             buf = io.BytesIO()
             torch.save(mean, buf)
             merged[name] = buf.getvalue()
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in newest.infolist():
-                dst.writestr(info.filename, merged.get(info.filename, newest.read(info.filename)))
-        os.replace(tmp, out)
+
+        def write(f: io.BufferedIOBase) -> None:
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as dst:
+                for info in newest.infolist():
+                    name = info.filename
+                    data = merged[name] if name in merged else newest.read(name)
+                    dst.writestr(name, data)
+
+        return atomic_write(out, write)
     finally:
         for z in zips:
             z.close()
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         average_checkpoints(args.checkpoints, args.out)
     except (ValueError, OSError) as e:
-        print(f"average: {str(e).splitlines()[0]}", file=sys.stderr)
+        print(f"average: {first_line(e)}", file=sys.stderr)
         return 2
     print(f"wrote {args.out}: mean of {len(args.checkpoints)} checkpoints")
     return 0

@@ -15,7 +15,6 @@ import copy
 import importlib.util
 import json
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -52,7 +51,7 @@ from agents.rl.zoo_format import (
     reward_scale_of,
     schedule,
 )
-from painters.io import atomic_write, atomic_write_text
+from painters.io import atomic_write, atomic_write_bytes, atomic_write_text
 
 ENV_ID = "Painting-v0"
 ALGOS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
@@ -349,9 +348,8 @@ class CheckpointCallback(BaseCallback):
             save_replay_buffer(self.model.replay_buffer, self.folder / REPLAY_BUFFER_NAME)
         save_model(self.model, self.folder / "latest.zip")
         if self.keep > 0:
-            shutil.copyfile(
-                self.folder / "latest.zip", self.folder / f"step_{self.num_timesteps:010d}.zip"
-            )
+            data = (self.folder / "latest.zip").read_bytes()
+            atomic_write_bytes(self.folder / f"step_{self.num_timesteps:010d}.zip", data)
             for old in sorted(self.folder.glob("step_*.zip"))[: -self.keep]:
                 old.unlink()
 

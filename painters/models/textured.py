@@ -57,6 +57,12 @@ def _inv_softplus(y: float) -> float:
     return float(y + math.log(-math.expm1(-y)))
 
 
+def _unit_energy(kernel: torch.Tensor) -> torch.Tensor:
+    """``kernel`` scaled to unit sum of squares: filtered unit-variance white noise stays
+    unit-variance."""
+    return kernel / kernel.square().sum().sqrt().clamp(min=1e-6)
+
+
 def laplacian(alpha: torch.Tensor) -> torch.Tensor:
     """5-point Laplacian of (B, 1, H, W) maps, zero padded (the texture statistic)."""
     k = alpha.new_tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
@@ -191,7 +197,7 @@ class TexturedPainter(NeuralPainter):
         # fixed 5×5 Gaussian (σ 1.2 px) that turns white noise into blobs of the brush's grain
         k = torch.exp(-((torch.arange(5.0) - 2) ** 2) / (2 * 1.2**2))
         k2 = k[:, None] * k[None, :]
-        blur = (k2 / k2.square().sum().sqrt()).view(1, 1, 5, 5)
+        blur = _unit_energy(k2).view(1, 1, 5, 5)
         # learn_grain: the 5×5 filter becomes a weight (saved with the painter) that training
         # shapes to the brush's grain, still normalised to unit energy when drawing
         self.grain = nn.Parameter(blur.clone()) if learn_grain else None
@@ -308,9 +314,7 @@ class TexturedPainter(NeuralPainter):
         r = self.texture(torch.cat(planes, 1), actions)
         if self.modulation > 0:
             # explicit texture path: unit-variance blobby noise × a learned amplitude map
-            kernel = self.blur
-            if self.grain is not None:
-                kernel = self.grain / self.grain.square().sum().sqrt().clamp(min=1e-6)
+            kernel = self.blur if self.grain is None else _unit_energy(self.grain)
             blobs = F.conv2d(noise[:, :1], kernel, padding=2)  # type: ignore[index]
             gain = F.softplus(r[:, 1:2] + _inv_softplus(self.modulation))
             r = r[:, :1] + gain * blobs
