@@ -83,6 +83,7 @@ def fetch_package(package: str, cache: Path) -> tuple[Path, str]:
     root = cache / "x" / deb.stem
     done = root / ".extracted"
     if not done.exists():
+        root.parent.mkdir(parents=True, exist_ok=True)  # dpkg -x creates only the last folder
         _run(["dpkg", "-x", str(deb), str(root)])
         done.write_text(version)
     return root, version
