@@ -1,5 +1,5 @@
 """Painting photos with an agent (``agents.agent_painting``): seconds per image and MSE against
-a 16 x 16 flat-colour grid at the painting's size (issue 12's check: ratio <= 0.80, <= 8 s per
+a 16 x 16 flat-colour grid at the painting's size (targets: ratio <= 0.80, <= 8 s per
 image on 2 CPU cores including start-up).
 
     python benchmarks/bench_agent_paint.py [--agent default] [--strokes 256] [--images ...]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Agents against flat-colour baselines on photos they never saw (issue 12's table).
+"""Agents against flat-colour baselines on photos they never saw (the README's agent table).
 
     python benchmarks/bench_agents.py --agents default,sac-model-free [--gradient] \\
         [--images data/targets/val_photos] [--json out/bench_agents.json]

@@ -1,6 +1,6 @@
 """Painting-v0 speed: single-env steps/s per renderer, vector-env strokes/s per batch size.
 
-Targets (issue 7): ≥ 1,000 steps/s single env (neural, CPU); vector ≥ 3,000 strokes/s at 256
+Targets: ≥ 1,000 steps/s single env (neural, CPU); vector ≥ 3,000 strokes/s at 256
 envs on 2 CPU cores; ≥ 100,000 strokes/s at 1,024 envs on a GPU. Prints a markdown table and,
 for the neural single env, where a step's time goes (painter vs. the env's own work).
 

@@ -1,6 +1,7 @@
 """Gradient painting benchmark: seconds per image and MSE at 64 px / 200 strokes, against the
 16x16 flat-colour baseline (box-downsample to 16x16, bilinear back to 64), plus the real brush
-re-render (at --render-size, box-downsampled to 64) -- the targets of issue 6.
+re-render (at --render-size, box-downsampled to 64). Targets: MSE <= 0.70x the baseline and
+real-brush MSE <= 1.25x the neural painting's.
 
     python benchmarks/bench_gradient.py [--threads 2] [--images a.jpg b.jpg] [--no-real]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Time and peak memory of re-rendering a high-resolution painting (issue 9: bounded memory).
+"""Time and peak memory of re-rendering a high-resolution painting (memory must stay bounded).
 
     python benchmarks/bench_highres.py                       # 2,000 strokes at 1024 and 2048 px
     python benchmarks/bench_highres.py --strokes 3000 --sizes 1024 --renderers simple

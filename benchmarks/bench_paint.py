@@ -1,11 +1,11 @@
-"""End-to-end check of ``scripts/paint.py`` on photos of any aspect ratio (issue 9's checks):
+"""End-to-end check of ``scripts/paint.py`` on photos of any aspect ratio:
 seconds per image, aspect ratio of painting.png, SVG paths per stroke, MSE against flat-colour
 grids, and the 768 x 512 real-brush re-render of ``scripts/render_strokes.py``.
 
     python benchmarks/bench_paint.py [--strokes 300] [--images a.jpg b.jpg] [--keep out/bench]
 
 Flat-colour baselines, both on the target at the painting's size (the box-downsampled photo):
-``flat16`` box-averages it to 16 x 16 cells (as in issue 6; cells are not square on a non-square
+``flat16`` box-averages it to 16 x 16 cells (like bench_gradient.py; not square on a non-square
 image) and scales back bilinearly; ``flat_sq`` uses square cells, 16 along the *shorter* side
 (more cells on the longer one: the stricter baseline). Prints a markdown table.
 """

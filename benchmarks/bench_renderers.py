@@ -8,7 +8,7 @@ Wall-clock rates depend on what else the machine runs, so the table also gives s
 CPU-second (the rate one free core would reach) and the load average before the run.
 ``--dataset N`` also times ``scripts/make_dataset.py --num-strokes N`` end to end (process
 start-up included) with 1 and N workers and checks that both give the same arrays.
-Targets (issue 4): mypaint 64 px ≥ 1,000 strokes/s per process, ≥ 1.7× with 2 processes;
+Targets: mypaint 64 px ≥ 1,000 strokes/s per process, ≥ 1.7× with 2 processes;
 simple 64 px > 2,000 strokes/s.
 """
 

@@ -24,7 +24,7 @@ def recover_alpha(rgb: np.ndarray, colors: np.ndarray) -> np.ndarray:
 
     ``rgb`` uint8 (N, H, W, 3), ``colors`` the actions' colours (N, 3) in [0, 1]. A pixel is
     p = c·α + (1 − α), so the least-squares α over the channels is
-    Σ (1 − p)(1 − c) / Σ (1 − c)² (ACTIONS.md). Colours near white (Σ(1 − c)² < NEAR_WHITE)
+    Σ (1 − p)(1 − c) / Σ (1 − c)² (docs/actions.md). Colours near white (Σ(1 − c)² < NEAR_WHITE)
     have no usable α: their rows come back fully transparent; :class:`StrokeDataset` and
     :func:`load_kaggle_npz` drop them.
     """

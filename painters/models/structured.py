@@ -1,6 +1,6 @@
 """The structured painter: a differentiable dab rasteriser with the real brush's geometry.
 
-Why this design (see shared/design/NEURAL_PAINTER.md): a plain MLP + deconvolution painter
+Why this design (see docs/painters.md): a plain MLP + deconvolution painter
 must *learn* that a stroke is a curve, which takes hundreds of thousands of GPU steps; this one
 knows it. It samples the same quadratic Bézier (through the control point) and the same pressure
 ramp as the MyPaint renderer, smooths the path with a learned causal filter (MyPaint's

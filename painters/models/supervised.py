@@ -2,7 +2,7 @@
 
 Learning to Paint's renderer is a deterministic network trained to minimise pixel error. The
 plain action → deconvolution version of it needs GPU-days and collapsed here on a CPU
-(NEURAL_PAINTER.md §2); this one is a :class:`~painters.models.textured.TexturedPainter`
+(see docs/painters.md); this one is a :class:`~painters.models.textured.TexturedPainter`
 without noise: the frozen structured painter's alpha plus a small U-Net residual in logit
 space, trained with the metric itself (MSE after compositing on white ÷ the noise floor). Its
 residual starts at 0, so it starts where the structured painter is (ratio ≈ 0.54) and learns

@@ -1,6 +1,6 @@
 """Structure + learned texture: what the GAN, VAE and supervised painters share.
 
-Why this design (shared/design/NEURAL_PAINTER.md): the papers' action → deconvolution decoders
+Why this design (see docs/painters.md): the papers' action → deconvolution decoders
 must *learn* that a stroke is a curve, which takes GPU-days; on a 2-core CPU they stayed blurry
 blobs (fidelity ratio 5–7 after 450 s). Here the geometry comes for free: a frozen copy of the
 structured painter (the bundled default) rasterises the expected stroke, and a small U-Net adds
@@ -18,7 +18,7 @@ Two details matter for realism:
 
 Colour comes from the action, RGBA = (r, g, b, α): the real brush paints exactly that colour.
 
-Sampling API (issue 14): ``painter(actions)`` draws a sample (fresh noise per call, from
+Sampling API: ``painter(actions)`` draws a sample (fresh noise per call, from
 ``generator=`` when given); ``painter(actions, sample=False)`` is the deterministic best
 estimate (noise / latent at 0); ``painter(actions, noise=n)`` draws with given noise, which is
 how gradient painting keeps each stroke's texture fixed while it optimises

@@ -1,6 +1,6 @@
 """The real brush: libmypaint (Debian ``libmypaint-1.5-1``) through plain ctypes.
 
-Facts this relies on are in shared/design/MYPAINT.md: pointer return types, premultiplied
+Facts this relies on are in docs/mypaint.md: pointer return types, premultiplied
 uint16 tiles (1<<15 = 1.0), dabs written at end_atomic, and the brush's private random
 generator pointer (reseeded per stroke so texture depends on (seed, stroke index) only).
 """
