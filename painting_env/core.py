@@ -163,7 +163,6 @@ class PaintingCore:
             d = self.distance(self.canvas[idx], self.target[idx])
             self.dist[rows] = d.double().cpu().numpy()
 
-    @torch.inference_mode()
     def step(self, action) -> np.ndarray:
         """Paint one env action per row; return the rewards (previous − new distance)."""
         a = np.asarray(action, dtype=np.float32)
@@ -179,13 +178,14 @@ class PaintingCore:
         cols = self.count[self._rows_k] + self._offs_k  # stroke number within the episode
         self.actions[self._rows_k, cols] = strokes
         indices = self.stroke_base[self._rows_k] + cols  # real renderers' texture seeds
-        if self._numpy:
+        if self._numpy:  # numpy on the tensors' memory: no torch call, no inference mode
             new = self._step_numpy(strokes)
         else:
             new = np.empty(self.batch, np.float64)
-            for lo in range(0, self.batch, ROW_CHUNK):
-                hi = min(lo + ROW_CHUNK, self.batch)
-                new[lo:hi] = self._step_rows(lo, hi, strokes, indices)
+            with torch.inference_mode():
+                for lo in range(0, self.batch, ROW_CHUNK):
+                    hi = min(lo + ROW_CHUNK, self.batch)
+                    new[lo:hi] = self._step_rows(lo, hi, strokes, indices)
         self.count += self.k
         reward = self.dist - new
         self.dist = new
@@ -221,11 +221,12 @@ class PaintingCore:
         return self.count >= self.max_strokes
 
     # -- views -----------------------------------------------------------------------------
-    @torch.inference_mode()
     def observe(self) -> dict[str, np.ndarray] | np.ndarray:
         """The batched observation of every row (fresh arrays, safe to keep)."""
         frac = (self.count / self.max_strokes).astype(np.float32)
-        return encode_observation(self.canvas, self.target_u8, frac, self.obs_mode)
+        canvas = self._canvas_np if self._numpy else self.canvas
+        with torch.inference_mode(not self._numpy):
+            return encode_observation(canvas, self.target_u8, frac, self.obs_mode)
 
     @torch.inference_mode()
     def frames(self) -> np.ndarray:
