@@ -203,3 +203,13 @@ def test_texture_painter_matches_the_reference():
     with torch.no_grad():
         y = gan(torch.from_numpy(REF["actions"]), sample=False)
     np.testing.assert_allclose(y[:, 3].numpy(), REF["gan_alpha"], atol=TOL, rtol=0)
+
+
+def test_fused_gaussians_backward_matches_finite_differences():
+    from painters.models.structured import SeparableGaussians
+
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(2, 2, 5, dtype=torch.double, generator=g).requires_grad_(True)
+    inv = (torch.rand(2, 3, 5, dtype=torch.double, generator=g) * 20 + 1).requires_grad_(True)
+    pix = (torch.arange(7, dtype=torch.double) + 0.5) / 7
+    assert torch.autograd.gradcheck(SeparableGaussians.apply, (xy, inv, pix))
