@@ -123,5 +123,6 @@ class PaintingEnv(gym.Env):
 
     @property
     def canvas(self) -> torch.Tensor:
-        """The float canvas (1, 3, H, W) in [0, 1] on ``device`` (read-only view)."""
+        """The float canvas (1, 3, H, W) in [0, 1] on ``device``: a read-only view that each
+        step updates in place (clone it to keep a snapshot)."""
         return self.core.canvas
