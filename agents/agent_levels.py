@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from painters import actions as A
 from painters.compositing import from_uint8, over, to_uint8
+from painting_env.observation import encode_observation
 
 TILE = 64
 #: Levels of the divide, as divisions of the painter's 64 px tile: 1 = 64 px tiles (the whole
@@ -75,24 +76,15 @@ class AgentView:
 
     def observe(self, canvas: torch.Tensor, target_u8: np.ndarray, step: np.ndarray):
         """Observations for B tiles: ``canvas`` float (B, 3, s, s) in [0, 1], ``target_u8``
-        uint8 (B, s, s, 3), ``step`` (B,) fractions of the episode."""
-        c = canvas.detach().cpu().numpy().transpose(0, 2, 3, 1) * np.float32(255.0)
-        c = np.rint(c, out=c).clip(0, 255).astype(np.uint8)
-        t = target_u8
-        if self.dict_obs:
-            if self.channel_first:
-                c, t = c.transpose(0, 3, 1, 2), t.transpose(0, 3, 1, 2)
-            obs = {"canvas": np.ascontiguousarray(c), "target": np.ascontiguousarray(t)}
-            if self.has_step:
-                obs["step"] = step.astype(np.float32)[:, None]
-            return obs
-        planes = [c.transpose(0, 3, 1, 2), t.transpose(0, 3, 1, 2)]
-        if self.has_step:
-            b, s = len(c), self.size
-            plane = np.rint(step * 255.0).astype(np.uint8)[:, None, None, None]
-            planes.append(np.broadcast_to(plane, (b, 1, s, s)))
-        out = np.concatenate(planes, axis=1)
-        return np.ascontiguousarray(out if self.channel_first else out.transpose(0, 2, 3, 1))
+        uint8 (B, s, s, 3), ``step`` (B,) fractions of the episode; encoded by the env's own
+        encoder in this agent's layout."""
+        return encode_observation(
+            canvas,
+            target_u8,
+            step if self.has_step else None,
+            "dict" if self.dict_obs else "compact",
+            channel_first=self.channel_first,
+        )
 
     def act(self, obs) -> np.ndarray:
         """Deterministic actions for a batch: stroke actions (B, k, 12) in [0, 1], fractions

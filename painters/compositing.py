@@ -20,6 +20,13 @@ def over(canvas: torch.Tensor, strokes: torch.Tensor) -> torch.Tensor:
     return strokes[:, :3] * alpha + canvas * (1.0 - alpha)
 
 
+def over_in_place(canvas: torch.Tensor, colour: torch.Tensor, alpha: torch.Tensor) -> None:
+    """:func:`over` written into ``canvas`` (B, 3, H, W), no gradient: the same arithmetic
+    without its three canvas-sized temporaries. ``colour``: (B, 3, H, W) or (B, 3, 1, 1) (a
+    stroke's single colour); ``alpha``: (B, 1, H, W)."""
+    canvas.mul_(1.0 - alpha).addcmul_(colour, alpha)
+
+
 def over_sequence(canvas: torch.Tensor, strokes: torch.Tensor) -> torch.Tensor:
     """Lay T strokes in order: canvas (B, 3, H, W), strokes (B, T, 4, H, W)."""
     for t in range(strokes.shape[1]):

@@ -39,6 +39,27 @@ def ssim(canvas: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 DISTANCES: dict[str, Distance] = {"mse": mse, "l1": l1, "ssim": ssim}
 
 
+def mse_numpy(canvas: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """:func:`mse` for float32 numpy images (B, 3, H, W): cheaper than torch at batch 1."""
+    d = canvas - target
+    np.multiply(d, d, out=d)
+    return d.reshape(len(d), -1).mean(1)
+
+
+def l1_numpy(canvas: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """:func:`l1` for float32 numpy images (B, 3, H, W)."""
+    d = canvas - target
+    np.abs(d, out=d)
+    return d.reshape(len(d), -1).mean(1)
+
+
+#: numpy twins of the distances that have one (the env uses them for small CPU batches).
+NUMPY_DISTANCES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "mse": mse_numpy,
+    "l1": l1_numpy,
+}
+
+
 def get_distance(name: str) -> Distance:
     """Look a distance up by name (``mse``, ``l1`` or ``ssim``)."""
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
+from painting_env.config import PaintingConfig
 from painting_env.env import PaintingEnv
 from painting_env.targets import TargetSet, bundled_targets
 from painting_env.vector_env import PaintingVectorEnv
@@ -37,6 +38,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "ENV_ID",
+    "PaintingConfig",
     "PaintingEnv",
     "PaintingSB3VecEnv",
     "PaintingVectorEnv",

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from painters.renderers.base import DEFAULT_BRUSH
+from painting_env.config import PaintingConfig, make_config
 from painting_env.core import PaintingCore
-from painting_env.targets import TargetSource
 
 
 class PaintingEnv(gym.Env):
@@ -67,25 +65,13 @@ class PaintingEnv(gym.Env):
 
     ## Arguments
 
-    - ``target``: one image: a path or an (H, W, 3) uint8 RGB array.
-    - ``targets``: a folder (searched recursively for jpg/png), a list of paths/arrays, or
-      ``None`` for the bundled sample images (the default).
-    - ``renderer``: ``"neural"`` (default, the bundled painter), ``"mypaint"`` (the real brush,
-      needs libmypaint), ``"simple"`` (OpenCV strokes), a painter folder, or a painter module.
-      Real renderers seed each stroke's texture from an episode base drawn with ``np_random``.
-    - ``size``: canvas side in px (64). Neural strokes are resized if the painter's differs.
-    - ``max_strokes``: strokes per episode (default 50, rounded up to a multiple of k).
-    - ``distance``: ``"mse"`` (default), ``"l1"`` or ``"ssim"`` (1 − SSIM), from
-      ``painters.distances``.
-    - ``strokes_per_step``: k ≥ 1 strokes per action.
-    - ``background``: canvas colour, (r, g, b) 0–255 (white).
-    - ``brush``: MyPaint brush for ``renderer="mypaint"`` (``classic/dry_brush``).
-    - ``device``: torch device of the canvas and painter (``"cpu"``, ``"cuda"``, ``"auto"``).
-      On CPU a single env is fastest with ``torch.set_num_threads(1)``: batch-1 painter calls do
-      not parallelise, and spare threads only contend with other processes.
-    - ``render_mode``: ``None`` or ``"rgb_array"`` (target | canvas side by side, (H, 2W, 3)).
-    - ``obs_mode``: ``"dict"`` or ``"compact"`` (see above).
-    - ``random_crop``: override the crop rule (on for collections, off for one image).
+    Keyword arguments, or a :class:`painting_env.config.PaintingConfig` (where each is
+    documented and checked): ``target``, ``targets``, ``renderer``, ``size``, ``max_strokes``,
+    ``distance``, ``strokes_per_step``, ``background``, ``brush``, ``device``, ``render_mode``,
+    ``obs_mode`` and ``random_crop``. Real renderers seed each stroke's texture from an episode
+    base drawn with ``np_random``; neural strokes are resized if the painter's size differs.
+    On CPU a single env is fastest with ``torch.set_num_threads(1)``: its default painter,
+    compositing and distance run in numpy, and spare threads only contend with other processes.
 
     ## Version History
 
@@ -94,40 +80,10 @@ class PaintingEnv(gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(
-        self,
-        target: TargetSource = None,
-        targets: TargetSource = None,
-        renderer: Any = "neural",
-        size: int = 64,
-        max_strokes: int | None = None,
-        distance: str = "mse",
-        strokes_per_step: int = 1,
-        background: Sequence[int] = (255, 255, 255),
-        brush: str = DEFAULT_BRUSH,
-        device: str | torch.device = "cpu",
-        render_mode: str | None = None,
-        obs_mode: str = "dict",
-        random_crop: bool | None = None,
-    ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"unknown render_mode {render_mode!r}; use None or 'rgb_array'")
-        self.render_mode = render_mode
-        self.core = PaintingCore(
-            1,
-            target=target,
-            targets=targets,
-            renderer=renderer,
-            size=size,
-            max_strokes=max_strokes,
-            distance=distance,
-            strokes_per_step=strokes_per_step,
-            background=background,
-            brush=brush,
-            device=device,
-            obs_mode=obs_mode,
-            random_crop=random_crop,
-        )
+    def __init__(self, config: PaintingConfig | None = None, **kwargs: Any) -> None:
+        self.config = make_config(config, kwargs)
+        self.render_mode = self.config.render_mode
+        self.core = PaintingCore(1, self.config)
         self.observation_space = self.core.observation_space()
         self.action_space = self.core.action_space()
         self.max_strokes = self.core.max_strokes
@@ -167,5 +123,6 @@ class PaintingEnv(gym.Env):
 
     @property
     def canvas(self) -> torch.Tensor:
-        """The float canvas (1, 3, H, W) in [0, 1] on ``device`` (read-only view)."""
+        """The float canvas (1, 3, H, W) in [0, 1] on ``device``: a read-only view that each
+        step updates in place (clone it to keep a snapshot)."""
         return self.core.canvas

@@ -1,4 +1,4 @@
-"""``PaintingVectorEnv``: N paintings as one torch batch, one painter call per step."""
+"""``PaintingVectorEnv``: N paintings as one torch batch, a few painter calls per step."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from painters.renderers.base import DEFAULT_BRUSH
+from painting_env.config import PaintingConfig, make_config
 from painting_env.core import PaintingCore
-from painting_env.targets import TargetSource
 
 
 class PaintingVectorEnv(VectorEnv):
@@ -23,8 +21,10 @@ class PaintingVectorEnv(VectorEnv):
     of a step are drawn in one painter call, which is what makes RL on a laptop practical
     (N Python env copies would each pay the painter's fixed per-call cost).
 
-    Spec: the same as :class:`painting_env.env.PaintingEnv` (same keyword arguments, plus
-    ``num_envs``; ``device`` defaults to ``"auto"``, CUDA when available). Spaces are the
+    Spec: the same as :class:`painting_env.env.PaintingEnv` (the same keyword arguments or
+    :class:`painting_env.config.PaintingConfig`, plus ``num_envs``; without a config ``device``
+    defaults to ``"auto"``, CUDA when available). Each step runs the batch in chunks of
+    :data:`painting_env.core.ROW_CHUNK` envs, so a large batch costs no more per stroke. Spaces are the
     single env's, batched with :func:`gymnasium.vector.utils.batch_space`.
 
     Seeding: ``reset(seed=s)`` seeds sub-env i with ``s + i`` (a list gives one seed per env),
@@ -41,42 +41,14 @@ class PaintingVectorEnv(VectorEnv):
     metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(
-        self,
-        num_envs: int = 1,
-        *,
-        target: TargetSource = None,
-        targets: TargetSource = None,
-        renderer: Any = "neural",
-        size: int = 64,
-        max_strokes: int | None = None,
-        distance: str = "mse",
-        strokes_per_step: int = 1,
-        background: Sequence[int] = (255, 255, 255),
-        brush: str = DEFAULT_BRUSH,
-        device: str | torch.device = "auto",
-        render_mode: str | None = None,
-        obs_mode: str = "dict",
-        random_crop: bool | None = None,
+        self, num_envs: int = 1, config: PaintingConfig | None = None, **kwargs: Any
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"unknown render_mode {render_mode!r}; use None or 'rgb_array'")
-        self.core = PaintingCore(
-            num_envs,
-            target=target,
-            targets=targets,
-            renderer=renderer,
-            size=size,
-            max_strokes=max_strokes,
-            distance=distance,
-            strokes_per_step=strokes_per_step,
-            background=background,
-            brush=brush,
-            device=device,
-            obs_mode=obs_mode,
-            random_crop=random_crop,
-        )
+        if config is None:
+            kwargs.setdefault("device", "auto")
+        self.config = make_config(config, kwargs)
+        self.core = PaintingCore(num_envs, self.config)
         self.num_envs = self.core.batch
-        self.render_mode = render_mode
+        self.render_mode = self.config.render_mode
         self.device = self.core.device
         self.max_strokes = self.core.max_strokes
         self.single_observation_space = self.core.observation_space()

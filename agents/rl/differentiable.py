@@ -29,6 +29,7 @@ from painters.compositing import blank_canvas, over
 from painters.distances import get_distance
 from painters.loading import load_painter
 from painters.schedule import cosine_lr
+from painting_env.observation import encode_observation_torch
 from painting_env.targets import TargetSet
 
 
@@ -55,17 +56,11 @@ def _trainable(model: BaseAlgorithm) -> list[torch.nn.Parameter]:
 
 
 def _observation(
-    model: BaseAlgorithm, canvas: torch.Tensor, target_u8: torch.Tensor, frac: float
+    model: BaseAlgorithm, canvas: torch.Tensor, targets: torch.Tensor, frac: float
 ) -> dict[str, torch.Tensor]:
     """The env's observation as the policy sees it (uint8-valued floats, layout of its space)."""
-    space = model.observation_space
-    chw = space["canvas"].shape[0] == 3
-    canvas_u8 = (canvas.detach() * 255.0).round()
-    if not chw:
-        canvas_u8 = canvas_u8.permute(0, 2, 3, 1)
-    target = target_u8 if chw else target_u8.permute(0, 2, 3, 1)
-    step = torch.full((canvas.shape[0], 1), frac, dtype=torch.float32, device=canvas.device)
-    return {"canvas": canvas_u8, "target": target, "step": step}
+    chw = model.observation_space["canvas"].shape[0] == 3
+    return encode_observation_torch(canvas, targets, frac, "dict", channel_first=chw)
 
 
 def rollout(
@@ -84,11 +79,10 @@ def rollout(
     """
     b, _, s, _ = targets.shape
     k = strokes_per_step
-    target_u8 = (targets * 255.0).round()
     canvas = blank_canvas(b, s, background, device=targets.device)
     dists = []
     for t in range(max_strokes // k):
-        obs = _observation(model, canvas, target_u8, t * k / max_strokes)
+        obs = _observation(model, canvas, targets, t * k / max_strokes)
         act = policy_actions(model, obs)  # (B, 12k) in [-1, 1]
         strokes = painter(from_env_action_torch(act).reshape(b * k, ACTION_DIM))
         strokes = strokes.view(b, k, *strokes.shape[1:])
