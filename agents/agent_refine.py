@@ -125,7 +125,7 @@ def paint_with_agent_and_gradient(
         pdev = next(iter(painter.parameters()), torch.empty(0)).device
         local, finished = finish_colours(
             painter, painting.local_actions, painting.windows, from_uint8(target, pdev),
-            replace(cfg, background=painting.background), real_seed,
+            replace(cfg, background=painting.background), real_seed, callback,
         )  # fmt: skip
         if finished is not None:
             painting.local_actions = np.clip(local, 0.0, 1.0).astype(np.float32)
@@ -185,7 +185,8 @@ def refine_painting(
         history.append(float(loss.detach()))
         if callback is not None:
             callback({"kind": "step", "stage": "refine", "step": step, "steps": steps,
-                      "loss": history[-1], "canvas": None})  # fmt: skip
+                      "loss": history[-1], "canvas": None, "phase": "refine",
+                      "total": steps})  # fmt: skip
     with torch.no_grad():
         local = params.decode(raw)[0].clamp(0.0, 1.0).cpu().numpy().astype(np.float32)
     wi = np.asarray(painting.windows, np.int64)

@@ -102,7 +102,14 @@ def paint_seams(
                          fine_size=size, seed=seed)  # fmt: skip
     gen = torch.Generator().manual_seed(seed)
     new_local, new_wins = [], []
-    for cls in window_classes(windows):
+    classes = [c for c in window_classes(windows) if any(counts[i] for i in c)]
+    total = steps * len(classes)
+
+    def relay(ev: dict) -> None:
+        if callback is not None:
+            callback({**ev, "phase": "seams", "total": total, "advance": 1})
+
+    for cls in classes:
         jobs = [i for i in cls if counts[i]]
         if not jobs:
             continue
@@ -122,7 +129,7 @@ def paint_seams(
         acts, out = optimise_strokes(
             painter, t_c, replace(cfg, strokes=n), backgrounds=c_c, n_strokes=n,
             generator=gen, counts=[counts[i] for i in jobs], init_fn=init,
-            callback=callback, loss_fn=loss_fn,
+            callback=relay, loss_fn=loss_fn,
         )  # fmt: skip
         for j, i in enumerate(jobs):
             x, y = windows[i]

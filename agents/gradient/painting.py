@@ -19,6 +19,7 @@ from agents.gradient.tiles import (
     allocate,
     plan_passes,
     to_global,
+    total_steps,
     window_classes,
     window_weights,
 )
@@ -68,6 +69,7 @@ def paint_images(
     loss_fn = loss_fn or make_loss(cfg.loss)
     gen = torch.Generator().manual_seed(cfg.seed)
     passes = plan_passes(cfg, w, h)
+    planned = total_steps(cfg, w, h)
     local: list[list[np.ndarray]] = [[] for _ in targets]
     wins: list[list[np.ndarray]] = [[] for _ in targets]
     history: list[float] = []
@@ -101,7 +103,8 @@ def paint_images(
                     for (b, x, y), c in zip(jobs, ev["canvas"], strict=True):
                         full[b, :, y : y + TILE, x : x + TILE] = c
                     ev = {**ev, "canvas": full}
-                callback({**ev, "pass": p, "passes": len(passes), "stage_index": stage})
+                callback({**ev, "pass": p, "passes": len(passes), "stage_index": stage,
+                          "phase": "gradient", "total": planned})  # fmt: skip
 
             acts, out = optimise_strokes(
                 painter, _crops(tgt, jobs), replace(pcfg, strokes=n),
@@ -119,7 +122,7 @@ def paint_images(
         la = np.concatenate(local[b]) if local[b] else np.zeros((0, A.ACTION_DIM), np.float32)
         wi = np.concatenate(wins[b]) if wins[b] else np.zeros((0, 2), np.int64)
         if real_seed is not None and cfg.palette is None and cfg.finish_steps > 0:
-            la, finished = finish_colours(painter, la, wi, tgt[b], cfg, real_seed)
+            la, finished = finish_colours(painter, la, wi, tgt[b], cfg, real_seed, callback)
             if finished is not None:
                 canvas[b] = finished
         paintings.append(

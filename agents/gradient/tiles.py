@@ -35,6 +35,14 @@ def canvas_size(width: int, height: int, grid: int = 1) -> tuple[int, int]:
     return short, max(short, round(short * height / width))
 
 
+def auto_grid(strokes: int) -> int:
+    """The ``--grid`` for a painting of ``strokes`` strokes when none is given: about one 64 px
+    tile per 125 strokes (1 up to 281 strokes, 2 from 282, 3 from 782, 4 from 1,532 to 2,531,
+    6 at 4,000; at most 8). Small paintings keep their single tile; the default 2,000 strokes
+    get the 256 px canvas measured in docs/SEAMS.md."""
+    return int(min(8, max(1, round(math.sqrt(max(1, int(strokes)) / 125.0)))))
+
+
 def _axis_positions(length: int) -> list[int]:
     """Left edges of ``ceil(length/64)`` tiles evenly spread over ``length`` px (overlapping
     where ``length`` is not a multiple of 64)."""
