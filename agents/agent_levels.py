@@ -29,7 +29,7 @@ DEFAULT_LEVELS: tuple[int, ...] = (1, 2, 4)
 #: 1/8-5/8-1/4: 1.42 / see benchmarks/bench_agent_paint.py --sweep.
 DEFAULT_SHARES: tuple[float, ...] = (0.125, 0.625, 0.25)
 #: Share of the strokes laid over the tile boundaries by gradient descent, and its steps (see
-#: :mod:`agents.agent_seams`; measured in ``docs/SEAMS.md``).
+#: :mod:`agents.gradient.seams`; measured in ``docs/SEAMS.md``).
 SEAM_SHARE = 0.1
 SEAM_STEPS = 20
 #: Called as ``callback(event)`` after every agent step: ``{"level": i, "step": s, "mse": float}``.
@@ -212,11 +212,11 @@ def paint_with_agent(
     the agent ``model`` paints the levels (:func:`paint_levels`, which documents the other
     arguments), then, where the painting has several working tiles, ``seam_share`` of the
     strokes (default :data:`SEAM_SHARE`) are laid by gradient descent over the lines where tiles
-    meet, ``seam_steps`` steps (:func:`agents.agent_seams.paint_seams`), so the tiles do not
+    meet, ``seam_steps`` steps (:func:`agents.gradient.seams.paint_seams`), so the tiles do not
     show. ``callback`` also gets ``{"stage": "seams", "step", "steps", "loss"}`` events then.
     Same arguments, same painting."""
-    from agents.agent_seams import paint_seams, seam_strokes
     from agents.gradient import canvas_size
+    from agents.gradient.seams import paint_seams, seam_strokes
 
     share = SEAM_SHARE if seam_share is None else float(seam_share)
     img = np.asarray(image)

@@ -65,8 +65,8 @@ def painter():
 def test_seam_strokes_lower_the_seam_ratio_of_a_blocky_painting(painter):
     """A painting made of four flat tiles in slightly wrong tones (what an agent's first level
     leaves) gets its tile boundaries hidden by the seam strokes."""
-    from agents.agent_seams import paint_seams
     from agents.gradient import Painting
+    from agents.gradient.seams import paint_seams
     from painters.replaying import replay_windows
 
     target = smooth(128, 128, seed=3)

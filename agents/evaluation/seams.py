@@ -19,37 +19,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-TILE = 64
+from agents.gradient.seams import grid_tiles, seam_lines
 
-
-def grid_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
-    """(left, top, side) px of the 64 px working tiles of a ``width`` × ``height`` painting."""
-    from agents.gradient import tile_windows
-
-    return [(x, y, TILE) for x, y in tile_windows(width, height)]
-
-
-def seam_lines(
-    tiles: Iterable[tuple[int, int, int]], width: int, height: int
-) -> tuple[list[int], list[int], list[int], list[int]]:
-    """(boundary columns, boundary rows, middle columns, middle rows) of a tile layout, in px of
-    the painting. A boundary line ``x`` lies between pixel columns ``x − 1`` and ``x`` (a tile's
-    left edge inside the canvas, or the column after its right edge); a middle line splits a tile
-    in two halves. Middles that are also boundaries (of another tile) are left out."""
-    bx: set[int] = set()
-    by: set[int] = set()
-    mx: set[int] = set()
-    my: set[int] = set()
-    for x, y, s in tiles:
-        for edge in (x, x + s):
-            if 0 < edge < width:
-                bx.add(int(edge))
-        for edge in (y, y + s):
-            if 0 < edge < height:
-                by.add(int(edge))
-        mx.add(int(x + s // 2))
-        my.add(int(y + s // 2))
-    return sorted(bx), sorted(by), sorted(mx - bx), sorted(my - by)
+__all__ = ["grid_tiles", "seam_lines", "seam_ratio"]
 
 
 def _jumps(e: np.ndarray, cols: Sequence[int], rows: Sequence[int]) -> np.ndarray:

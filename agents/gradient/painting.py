@@ -14,11 +14,13 @@ from agents.gradient.config import TILE, Callback, GradientConfig, Loss
 from agents.gradient.losses import make_loss
 from agents.gradient.optimiser import optimise_strokes
 from agents.gradient.real_brush import finish_colours, indexed_alphas
+from agents.gradient.seams import band_init, boundary_band, jump_loss
 from agents.gradient.tiles import (
     _crops,
     allocate,
     batches,
     plan_passes,
+    tile_windows,
     to_global,
     total_steps,
     window_classes,
@@ -76,9 +78,19 @@ def paint_images(
     history: list[float] = []
     stage = 0
 
+    seam_windows = tile_windows(w, h, shifted=True)
+    band = boundary_band(w, h)
+
     def _paint_batch(jobs, n_job, pcfg, p, stage) -> None:
-        """Optimise one batch of tiles (``jobs``: (image, x, y)) on the current canvas."""
+        """Optimise one batch of tiles (``jobs``: (image, x, y)) on the current canvas; on the
+        seam pass, with the boundary-hiding loss and start (:mod:`agents.gradient.seams`)."""
         n = max(n_job)
+        loss, init = loss_fn, init_fn
+        if len(passes) > 1 and passes[p][0] == seam_windows:
+            wins_xy = [(x, y) for _, x, y in jobs]
+            loss = jump_loss(wins_xy, w, h, base=loss_fn)
+            init = band_init(torch.stack([band[y : y + TILE, x : x + TILE] for x, y in wins_xy]),
+                             init_fn)  # fmt: skip
         # global index of stroke i of job j = strokes before it in the painting + i
         done = [sum(len(a) for a in local[b]) for b in range(len(targets))]
         first = []
@@ -103,8 +115,8 @@ def paint_images(
 
         acts, out = optimise_strokes(
             painter, _crops(tgt, jobs), replace(pcfg, strokes=n),
-            backgrounds=_crops(canvas, jobs), n_strokes=n, loss_fn=loss_fn,
-            callback=relay, generator=gen, real_alphas=real, counts=n_job, init_fn=init_fn,
+            backgrounds=_crops(canvas, jobs), n_strokes=n, loss_fn=loss,
+            callback=relay, generator=gen, real_alphas=real, counts=n_job, init_fn=init,
         )  # fmt: skip
         for (b, x, y), a, c, k in zip(jobs, acts.cpu().numpy(), out, n_job, strict=True):
             canvas[b, :, y : y + TILE, x : x + TILE] = c

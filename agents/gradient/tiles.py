@@ -141,8 +141,9 @@ def plan_passes(
     config's ``strokes`` being the pass's total over its windows (all passes add up to
     ``config.strokes``).
 
-    One tile: a single pass. Several: the coarse half of the groups on the tiles, a pass on
-    tiles over the seams (``seam_fraction`` of the strokes), then the fine half on the tiles.
+    One tile: a single pass. Several: the coarse half of the groups on the tiles, the fine half
+    on the tiles, then a pass on tiles over the seams (``seam_fraction`` of the strokes, fine
+    brushes, optimised to hide the tile boundaries: :mod:`agents.gradient.seams`).
     """
     cfg = scaled_steps(config)
     tiles = tile_windows(width, height)
@@ -155,12 +156,13 @@ def plan_passes(
     n_coarse = sum(groups[:half])
     mid = cfg.coarse_size + (cfg.fine_size - cfg.coarse_size) * half / max(1, len(groups) - 1)
     passes = [(tiles, replace(cfg, strokes=n_coarse, groups=half, fine_size=mid))]
-    if n_seam > 0:
-        passes.append((seams, replace(cfg, strokes=n_seam, groups=1, coarse_size=mid)))
     n_fine = cfg.strokes - n_seam - n_coarse
     if n_fine > 0:
         rest = replace(cfg, strokes=n_fine, groups=len(groups) - half)
         passes.append((tiles, replace(rest, coarse_size=mid)))
+    if n_seam > 0:  # last, so nothing painted after it cuts the tiles again
+        fine = cfg.fine_size
+        passes.append((seams, replace(cfg, strokes=n_seam, groups=1, coarse_size=fine)))
     return passes
 
 

@@ -1,20 +1,23 @@
 """Hiding the tiles of a tiled painting: strokes laid by gradient descent over the lines where
-its working tiles meet (:func:`paint_seams`), the last step of
-:func:`agents.agent_painting.paint_with_agent`.
+its 64 px working tiles meet (:func:`paint_seams`), the last step of an agent painting
+(:func:`agents.agent_painting.paint_with_agent`) and the last pass of a gradient painting
+(:func:`agents.gradient.paint_images`); and where those lines are (:func:`grid_tiles`,
+:func:`seam_lines`, used by :mod:`agents.evaluation.seams` to measure seams).
 
-Why (measurements in ``docs/SEAMS.md``): the agent paints each 64 px tile of its first level on
-its own, with large washes that reach the tile's edge and are cut there (a stroke lives in its
-64 px window); neighbouring tiles get washes of slightly different tone, and the finer levels,
-painted over them, do not hide the step. Laying the finer levels half a tile off did not help,
-nor did refining the first level's strokes jointly on the whole canvas. What does: a tenth of
-the strokes painted last, on 64 px windows centred on the tile junctions, started within a few
-px of the boundary lines where the error is largest, and optimised for MSE plus a small penalty
-on the error's jump across those lines (:data:`JUMP_WEIGHT`), so a boundary ends up looking
-like any other line of the painting.
+Why (measurements in ``docs/SEAMS.md``): a stroke lives in its 64 px window, so a tile's
+strokes are cut at its edge, and neighbouring tiles painted on their own end in slightly
+different tones. Large strokes make it worse (an agent's first level is large washes), fewer
+optimisation steps too (a gradient painting of 2,000 strokes at 12 steps per group). Laying an
+agent's finer levels half a tile off did not help, nor did refining its first level's strokes
+jointly on the whole canvas. What does: strokes painted last, on 64 px windows centred on the
+tile junctions, started within a few px of the boundary lines where the error is largest, and
+optimised for the loss plus a small penalty on the error's jump across those lines
+(:data:`JUMP_WEIGHT`), so a boundary ends up looking like any other line of the painting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -29,10 +32,40 @@ TILE = 64
 JUMP_WEIGHT = 0.05
 
 
+def grid_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
+    """(left, top, side) px of the 64 px working tiles of a ``width`` × ``height`` painting."""
+    from agents.gradient.tiles import tile_windows
+
+    return [(x, y, TILE) for x, y in tile_windows(width, height)]
+
+
+def seam_lines(
+    tiles: Iterable[tuple[int, int, int]], width: int, height: int
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """(boundary columns, boundary rows, middle columns, middle rows) of a tile layout, in px of
+    the painting. A boundary line ``x`` lies between pixel columns ``x − 1`` and ``x`` (a tile's
+    left edge inside the canvas, or the column after its right edge); a middle line splits a tile
+    in two halves. Middles that are also boundaries (of another tile) are left out."""
+    bx: set[int] = set()
+    by: set[int] = set()
+    mx: set[int] = set()
+    my: set[int] = set()
+    for x, y, s in tiles:
+        for edge in (x, x + s):
+            if 0 < edge < width:
+                bx.add(int(edge))
+        for edge in (y, y + s):
+            if 0 < edge < height:
+                by.add(int(edge))
+        mx.add(int(x + s // 2))
+        my.add(int(y + s // 2))
+    return sorted(bx), sorted(by), sorted(mx - bx), sorted(my - by)
+
+
 def seam_strokes(strokes: int, share: float, width: int, height: int) -> int:
     """How many of ``strokes`` go over the tile boundaries of a ``width`` × ``height`` painting:
     ``share`` of them where it has several working tiles, none where it has one."""
-    from agents.gradient import tile_windows
+    from agents.gradient.tiles import tile_windows
 
     if share <= 0 or strokes < 2 or not tile_windows(width, height, shifted=True):
         return 0
@@ -42,8 +75,6 @@ def seam_strokes(strokes: int, share: float, width: int, height: int) -> int:
 def boundary_band(width: int, height: int, radius: int = 4) -> torch.Tensor:
     """(H, W) 1 within ``radius`` px of a line where the painting's 64 px working tiles meet,
     else 0."""
-    from agents.evaluation.seams import grid_tiles, seam_lines
-
     bx, by, _, _ = seam_lines(grid_tiles(width, height), width, height)
     band = torch.zeros(height, width)
     for x in bx:
@@ -75,16 +106,10 @@ def paint_seams(
     up to rounding)."""
     from dataclasses import replace
 
-    from agents.gradient import (
-        GradientConfig,
-        Painting,
-        allocate,
-        init_actions,
-        optimise_strokes,
-        tile_windows,
-        to_global,
-        window_classes,
-    )
+    from agents.gradient.config import GradientConfig
+    from agents.gradient.optimiser import optimise_strokes
+    from agents.gradient.tiles import allocate, tile_windows, to_global, window_classes
+    from painters.painting import Painting
 
     h, w = painting.height, painting.width
     windows = tile_windows(w, h, shifted=True)
@@ -118,17 +143,11 @@ def paint_seams(
         t_c, c_c = _crops(tgt, wins), _crops(canvas, wins)
         b_c = _crops(band[None], wins)[:, 0]
 
-        loss_fn = None
-        if jump_weight > 0:
-            loss_fn = _jump_loss(wins, w, h, jump_weight)
-
-        def init(cv, tg, k, sz, g, b_c=b_c):
-            focus = tg + (cv - tg) * b_c[:, None].to(cv)
-            return init_actions(focus, tg, k, sz, g)
+        loss_fn = jump_loss(wins, w, h, jump_weight) if jump_weight > 0 else None
 
         acts, out = optimise_strokes(
             painter, t_c, replace(cfg, strokes=n), backgrounds=c_c, n_strokes=n,
-            generator=gen, counts=[counts[i] for i in jobs], init_fn=init,
+            generator=gen, counts=[counts[i] for i in jobs], init_fn=band_init(b_c),
             callback=relay, loss_fn=loss_fn,
         )  # fmt: skip
         for j, i in enumerate(jobs):
@@ -150,10 +169,9 @@ def paint_seams(
     )  # fmt: skip
 
 
-def _jump_loss(windows, width: int, height: int, weight: float):
-    """MSE plus ``weight`` × the mean error jump across the tile boundaries inside each window."""
-    from agents.evaluation.seams import grid_tiles, seam_lines
-
+def jump_loss(windows, width: int, height: int, weight: float = JUMP_WEIGHT, base=None):
+    """Per-window loss: ``base`` (default MSE) plus ``weight`` × the mean error jump across the
+    tile boundaries inside each 64 px window (``windows``: (x, y) on the painting)."""
     bx, by, _, _ = seam_lines(grid_tiles(width, height), width, height)
     mx = torch.zeros(len(windows), 1, TILE, TILE - 1)
     my = torch.zeros(len(windows), 1, TILE - 1, TILE)
@@ -171,9 +189,25 @@ def _jump_loss(windows, width: int, height: int, weight: float):
         jy = (e[..., 1:, :] - e[..., :-1, :]).abs() * my.to(e)
         n = (mx.sum((1, 2, 3)) + my.sum((1, 2, 3))).to(e).clamp(min=1) * 3
         jump = (jx.sum((1, 2, 3)) + jy.sum((1, 2, 3))) / n
-        return e.pow(2).mean((1, 2, 3)) + weight * jump
+        first = e.pow(2).mean((1, 2, 3)) if base is None else base(c, t)
+        return first + weight * jump
 
     return loss
+
+
+def band_init(band: torch.Tensor, base=None):
+    """An ``init_fn`` that starts strokes where the error is largest *within* ``band`` (B, 64,
+    64), the crops of :func:`boundary_band` for a batch of windows; ``base`` is the init it
+    focuses (default :func:`agents.gradient.init_actions`)."""
+    from agents.gradient.parametrisation import init_actions
+
+    base = base or init_actions
+
+    def init(canvas, target, n, size, generator):
+        focus = target + (canvas - target) * band[:, None].to(canvas)
+        return base(focus, target, n, size, generator)
+
+    return init
 
 
 def _crops(image: torch.Tensor, windows) -> torch.Tensor:
