@@ -276,8 +276,10 @@ def _paint_levels(
         device: torch device for the painter (the agent stays on its own device).
         seed: kept for a uniform interface; the agent acts deterministically, so the same
             image, agent and arguments always give the same painting.
-        callback: called after every step with ``{"level", "step", "mse"}`` and, for progress
-            bars (:mod:`agents.progress`), ``{"phase": "agent", "total", "advance"}`` in strokes.
+        callback: called after every step with ``{"level", "step", "mse"}``, the canvas so far
+            (``"canvas"``, (1, 3, H, W), valid during the call: the frames of an animation)
+            and, for progress bars (:mod:`agents.progress`), ``{"phase": "agent", "total",
+            "advance"}`` in strokes.
     """
     from agents.gradient import Painting, canvas_size, to_global
     from agents.images import resize
@@ -352,7 +354,7 @@ def _paint_levels(
             if callback is not None:
                 callback({"level": li, "division": division, "step": step, "mse": history[-1],
                           "phase": "agent", "total": int(strokes), "advance": len(la),
-                          "unit": "stroke"})  # fmt: skip
+                          "unit": "stroke", "canvas": canvas[None]})  # fmt: skip
 
     la = np.concatenate(local) if local else np.zeros((0, A.ACTION_DIM), np.float32)
     wi = np.asarray(wins, np.int64).reshape(-1, 2)

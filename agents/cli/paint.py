@@ -413,12 +413,13 @@ def write_outputs(
                 f"note: painting_real.png not written: the real brush is unavailable ({first})"
             )
     with progress.task("animation"):
-        n = len(painting.actions)
-        at = frame_indices(n)
-        _, frames = composite_windows(
-            painter, painting.local_actions, painting.windows, painting.width, painting.height,
-            frames_at=at,
-        )  # fmt: skip
+        if args.method == "agent" and snapshots:  # the canvas after each agent step: no replay
+            frames = [snapshots[i] for i in frame_indices(len(snapshots))] + [painting.canvas]
+        else:
+            _, frames = composite_windows(
+                painter, painting.local_actions, painting.windows, painting.width,
+                painting.height, frames_at=frame_indices(len(painting.actions)),
+            )  # fmt: skip
         blank = np.full_like(painting.canvas, 255)
         scale = max(1, 128 // min(painting.width, painting.height))
         write_gif([blank, *frames], tmp / "animation.gif", scale=scale)

@@ -132,7 +132,8 @@ def paint_seams(
 
     def relay(ev: dict) -> None:
         if callback is not None:
-            callback({**ev, "phase": "seams", "total": total, "advance": 1})
+            # the event's canvas is a batch of window crops, not the painting: left out
+            callback({**ev, "canvas": None, "phase": "seams", "total": total, "advance": 1})
 
     for cls in classes:
         jobs = [i for i in cls if counts[i]]
