@@ -1,14 +1,15 @@
 """Paint an image with brushstrokes: a trained agent or gradient descent through a neural
 painter, then re-render the same strokes with the real MyPaint brush.
 
-    neural-paint photo.jpg                       # 2,000 strokes by the agent, 256 px, ~8 s
+    neural-paint photo.jpg                       # 2,000 strokes by the agent, 256 px
     neural-paint painting_env/samples/coffee.jpg --method gradient --strokes 300 --out out/coffee
     neural-paint photo.jpg --method agent+gradient --out out/photo
 
 The default (--method agent --strokes 2000, --grid 4 by the stroke count) was chosen by
-measurement on 10 photos (docs/SEAMS.md): a 256 px painting.png at 0.33x the MSE of a 32 x 32
-flat-colour grid, with a 512 px painting_real.png, in about 8 s on 2 CPU cores; gradient
-painting is sharper but takes about a minute.
+measurement on 10 photos (docs/SEAMS.md): a 256 px painting.png at 0.38x the MSE of a 32 x 32
+flat-colour grid with tiles that do not show (seam ratio 1.02), and a 512 px painting_real.png,
+in about 12 CPU seconds; --method agent+gradient had half its MSE on astronaut in about 45
+CPU seconds, and --method gradient takes about 40.
 
 Any aspect ratio, no crop: the working canvas has its shorter side ``--grid`` tiles of ``--size``
 px (64 px, the painter's) and its longer side in the image's proportion (a 512 x 341 photo is
