@@ -60,6 +60,7 @@ from agents.gradient import (
     size_for_fraction,
 )
 from agents.images import ImageError, load_image, resize, save_png
+from agents.paint_defaults import default_method
 from agents.palette import parse_palette, to_hex
 from agents.progress import Progress
 from painters.cli import OutputFolder, first_line, parser
@@ -88,7 +89,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=2000,
         help=f"total strokes of the painting (at most {MAX_STROKES})",
     )
-    p.add_argument("--method", default="agent", choices=METHODS, help="how the strokes are found")
+    p.add_argument(
+        "--method",
+        default=None,
+        choices=METHODS,
+        help="how the strokes are found (default: agent; gradient when --palette, "
+        "--min/--max-stroke-size, --steps, --groups or --loss is given)",
+    )
     p.add_argument(
         "--agent",
         default="default",
@@ -99,8 +106,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--grid",
         type=int,
         default=None,
-        help="64 px tiles along the shorter side (default: one tile per ~125 strokes: 1 up to "
-        "281 strokes, 4 at 2000)",
+        help="64 px tiles along the shorter side (default: about one tile per 125 strokes: 1 up "
+        "to 499 strokes, 4 from 2000)",
     )
     p.add_argument("--out", default="out/painting", help="output folder")
     p.add_argument("--seed", type=int, default=0, help="same seed -> same painting")
@@ -157,6 +164,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tensorboard", default=None, help="TensorBoard log folder (None: off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    args.method = default_method(args)
     if args.grid is None:
         args.grid = auto_grid(args.strokes)
     for name in ("strokes", "grid", "render_size", "groups", "threads"):

@@ -243,7 +243,7 @@ def refine_colours(
         opt.step()
         if callback is not None:
             callback({"kind": "step", "stage": "colours", "step": step, "steps": steps,
-                      "loss": float(loss), "phase": "real-brush fit", "total": steps})  # fmt: skip
+                      "loss": float(loss.detach()), "phase": "real-brush fit", "total": steps})  # fmt: skip
     out = actions.detach().clone()
     out[..., A.RED : A.BLUE + 1] = torch.sigmoid(logits.detach())
     return out

@@ -37,10 +37,11 @@ def canvas_size(width: int, height: int, grid: int = 1) -> tuple[int, int]:
 
 def auto_grid(strokes: int) -> int:
     """The ``--grid`` for a painting of ``strokes`` strokes when none is given: about one 64 px
-    tile per 125 strokes (1 up to 281 strokes, 2 from 282, 3 from 782, 4 from 1,532 to 2,531,
-    6 at 4,000; at most 8). Small paintings keep their single tile; the default 2,000 strokes
-    get the 256 px canvas measured in docs/SEAMS.md."""
-    return int(min(8, max(1, round(math.sqrt(max(1, int(strokes)) / 125.0)))))
+    tile per 125 strokes, rounded down (1 up to 499 strokes, 2 from 500, 3 from 1,125, 4 from
+    2,000, 5 from 3,125; at most 8). Paintings of a few hundred strokes keep their single tile
+    (what ``--grid`` defaulted to before); the default 2,000 strokes get the 256 px canvas
+    measured in docs/SEAMS.md."""
+    return int(min(8, max(1, math.isqrt(max(1, int(strokes)) // 125))))
 
 
 def _axis_positions(length: int) -> list[int]:
