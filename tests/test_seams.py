@@ -51,7 +51,16 @@ def test_a_re_render_is_measured_on_the_paintings_lines():
 
 
 def test_auto_grid_keeps_small_paintings_on_one_tile():
-    assert [auto_grid(n) for n in (1, 200, 300, 499, 500, 1999, 2000, 4000)] == [1, 1, 1, 1, 2, 3, 4, 5]
+    assert [auto_grid(n) for n in (1, 200, 300, 499, 500, 1999, 2000, 4000)] == [
+        1,
+        1,
+        1,
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
 
 
 @pytest.fixture(scope="module")
