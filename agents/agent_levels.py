@@ -29,6 +29,10 @@ DEFAULT_LEVELS: tuple[int, ...] = (1, 2, 4)
 #: 1.53 / 9.7; (1, 2) 1/8-7/8: 1.43; (1, 2, 4) 1/4-1/2-1/4: 1.54 / 5.0; (1, 2, 4)
 #: 1/8-5/8-1/4: 1.42 / see benchmarks/bench_agent_paint.py --sweep.
 DEFAULT_SHARES: tuple[float, ...] = (0.125, 0.625, 0.25)
+#: Share of the strokes laid over the tile boundaries by gradient descent, and its steps (see
+#: :mod:`agents.gradient.seams`; measured in ``docs/SEAMS.md``).
+SEAM_SHARE = 0.1
+SEAM_STEPS = 20
 #: Called as ``callback(event)`` after every agent step: ``{"level": i, "step": s, "mse": float}``.
 Callback = Callable[[dict], None]
 #: ``init_fn(canvas (B, 3, 64, 64), target (B, 3, 64, 64), n, size, generator)`` → (B, n, 12).
@@ -180,7 +184,6 @@ def _lay(canvas: torch.Tensor, strokes: torch.Tensor, windows: Sequence[tuple[in
         view.copy_(over(view[None], s[None])[0])
 
 
-@torch.no_grad()
 def paint_with_agent(
     image: np.ndarray,
     model: Any,
@@ -194,9 +197,62 @@ def paint_with_agent(
     device: str | torch.device = "cpu",
     seed: int = 0,
     callback: Callback | None = None,
+    seam_share: float | None = None,
+    seam_steps: int = SEAM_STEPS,
 ):
-    """Paint ``image`` (uint8 (H, W, 3), any size and aspect ratio) with ``strokes`` strokes of
-    the agent ``model`` (from :func:`agents.load_agent`); returns an
+    """Paint ``image`` (uint8 (H, W, 3), any size and aspect ratio) with ``strokes`` strokes:
+    the agent ``model`` paints the levels (:func:`paint_levels`, which documents the other
+    arguments), then, where the painting has several working tiles, ``seam_share`` of the
+    strokes (default :data:`SEAM_SHARE`) are laid by gradient descent over the lines where tiles
+    meet, ``seam_steps`` steps (:func:`agents.gradient.seams.paint_seams`), so the tiles do not
+    show. ``callback`` also gets ``{"stage": "seams", "step", "steps", "loss"}`` events then.
+    Same arguments, same painting."""
+    from agents.gradient import canvas_size
+    from agents.gradient.seams import paint_seams, seam_strokes
+
+    share = SEAM_SHARE if seam_share is None else float(seam_share)
+    img = np.asarray(image)
+    n_seam = 0
+    if img.ndim == 3 and min(img.shape[:2]) >= 1 and int(strokes) > 1:
+        w, h = canvas_size(img.shape[1], img.shape[0], grid)
+        n_seam = seam_strokes(int(strokes), share, w, h)
+    painting, canvas = _paint_levels(
+        image, model, int(strokes) - n_seam, size, grid=grid, levels=levels, shares=shares,
+        painter=painter, device=device, seed=seed, callback=callback,
+    )  # fmt: skip
+    if n_seam == 0:
+        return painting
+    from agents.images import resize
+    from painters.loading import load_painter, resolve_device
+
+    painter = painter if painter is not None else load_painter("default", resolve_device(device))
+    target = resize(img, painting.width, painting.height)
+    return paint_seams(painting, target, painter, n_seam, steps=seam_steps, seed=seed,
+                       callback=callback, canvas=canvas)  # fmt: skip
+
+
+def paint_levels(*args, **kwargs):
+    """The agent's painting alone, level by level, no seam strokes (:func:`_paint_levels`)."""
+    return _paint_levels(*args, **kwargs)[0]
+
+
+@torch.no_grad()
+def _paint_levels(
+    image: np.ndarray,
+    model: Any,
+    strokes: int,
+    size: int | None = None,
+    *,
+    grid: int = 1,
+    levels: Sequence[int] | None = None,
+    shares: Sequence[float] | None = None,
+    painter: torch.nn.Module | None = None,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    callback: Callback | None = None,
+):
+    """(painting, float canvas (3, H, W)): paint ``image`` (uint8 (H, W, 3), any size and aspect
+    ratio) with ``strokes`` strokes of the agent ``model`` (from :func:`agents.load_agent`); returns an
     ``agents.gradient.Painting`` of the image at ``canvas_size(W, H, grid)`` px.
 
     Args:
@@ -212,7 +268,10 @@ def paint_with_agent(
         device: torch device for the painter (the agent stays on its own device).
         seed: kept for a uniform interface; the agent acts deterministically, so the same
             image, agent and arguments always give the same painting.
-        callback: called after every step with ``{"level", "step", "mse"}``.
+        callback: called after every step with ``{"level", "step", "mse"}``, the canvas so far
+            (``"canvas"``, (1, 3, H, W), valid during the call: the frames of an animation)
+            and, for progress bars (:mod:`agents.progress`), ``{"phase": "agent", "total",
+            "advance"}`` in strokes.
     """
     from agents.gradient import Painting, canvas_size, to_global
     from agents.images import resize
@@ -285,17 +344,20 @@ def paint_with_agent(
             wins += new_wins
             history.append(float((canvas - target).pow(2).mean()))
             if callback is not None:
-                callback({"level": li, "division": division, "step": step, "mse": history[-1]})
+                callback({"level": li, "division": division, "step": step, "mse": history[-1],
+                          "phase": "agent", "total": int(strokes), "advance": len(la),
+                          "unit": "stroke", "canvas": canvas[None]})  # fmt: skip
 
     la = np.concatenate(local) if local else np.zeros((0, A.ACTION_DIM), np.float32)
     wi = np.asarray(wins, np.int64).reshape(-1, 2)
-    return Painting(
+    painting = Painting(
         actions=to_global(la, wi, width, height), local_actions=la, windows=wi,
         width=width, height=height, canvas=to_uint8(canvas), stroke_scale=TILE / min(width, height),
         background=view.background, history=history,
         info={"made_by": "agents.agent_painting.paint_with_agent", "levels": list(levels),
               "shares": [float(s) for s in shares], "strokes_per_step": view.k},
     )  # fmt: skip
+    return painting, canvas
 
 
 def _allocate(total: int, weights: Sequence[float]) -> list[int]:

@@ -24,6 +24,11 @@ gradient painter's row of overlapping 64 px tiles along the longer side (see
 :func:`agents.gradient.tile_windows`) instead of one squashed pass, which the 64 px stroke
 windows could not store. The stroke order is: level by level, step by step, tile by tile.
 
+Seams. A painting of several 64 px working tiles ends with ``SEAM_SHARE`` (a tenth) of its
+strokes laid by gradient descent over the lines where the tiles meet
+(:func:`agents.gradient.seams.paint_seams`): the agent's tiles are painted on their own and
+would show otherwise (``docs/SEAMS.md``). :func:`paint_levels` is the agent's painting alone.
+
 Budget. ``strokes`` is the total; :data:`DEFAULT_SHARES` splits it across the levels (chosen by
 measurement, see ``benchmarks/bench_agent_paint.py``), and within a level tiles get strokes in
 proportion to the error they hold (:func:`tile_weights`, :func:`agents.gradient.allocate`), so the
@@ -53,7 +58,8 @@ Usage::
 Signatures (stable; ``scripts/paint.py --method agent|agent+gradient`` calls them)::
 
     paint_with_agent(image, model, strokes, size=None, *, grid=1, levels=None, shares=None,
-                     painter=None, device="cpu", seed=0, callback=None) -> Painting
+                     painter=None, device="cpu", seed=0, callback=None, seam_share=None,
+                     seam_steps=20) -> Painting
     paint_with_agent_and_gradient(image, model, strokes, *, grid=1, steps=60, lr=0.1,
                                   mode="refine", config=None, levels=None, shares=None,
                                   painter=None, device="cpu", loss_fn=None, real_seed=None,
@@ -93,6 +99,7 @@ from agents.agent_levels import (
     _resize_tiles,
     _step_fraction,
     level_tiles,
+    paint_levels,
     paint_with_agent,
     split_budget,
     tile_to_window,
@@ -115,6 +122,7 @@ __all__ = [
     "_step_fraction",
     "agent_init_fn",
     "level_tiles",
+    "paint_levels",
     "paint_with_agent",
     "paint_with_agent_and_gradient",
     "refine_painting",

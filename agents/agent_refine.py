@@ -70,7 +70,7 @@ def paint_with_agent_and_gradient(
     grid: int = 1,
     steps: int = 60,
     lr: float = 0.1,
-    mode: str = "refine",
+    mode: str = "auto",
     config: Any = None,
     levels: Sequence[int] | None = None,
     shares: Sequence[float] | None = None,
@@ -83,7 +83,11 @@ def paint_with_agent_and_gradient(
     """Agent + gradient painting of ``image`` at ``canvas_size(W, H, grid)`` px; returns the
     same ``Painting`` type as :func:`paint_with_agent` and :func:`agents.gradient.paint_images`.
 
-    ``mode="refine"`` (default): the agent paints (:func:`paint_with_agent`, ``levels`` and
+    ``mode="auto"`` (default): ``"refine"`` for a painting of one 64 px tile, ``"init"`` for
+    several (refining every stroke of a big painting at once holds every stroke's full-canvas
+    layer: 7.5 GB and over 10 minutes for 2,000 strokes at 256 px; ``"init"`` costs what
+    gradient painting costs, tile batch by tile batch, and hides tiles the same way).
+    ``mode="refine"``: the agent paints (:func:`paint_with_agent`, ``levels`` and
     ``shares``), then gradient descent refines all its strokes jointly for ``steps`` steps
     (:func:`refine_painting`, ``lr``); never worse than the agent's painting in practice, and
     cheap when ``steps`` is small. ``mode="init"``: the gradient painter
@@ -96,7 +100,14 @@ def paint_with_agent_and_gradient(
     skipped without it)."""
     from dataclasses import replace
 
-    from agents.gradient import GradientConfig, canvas_size, finish_colours, paint_images, to_global
+    from agents.gradient import (
+        GradientConfig,
+        canvas_size,
+        finish_colours,
+        paint_images,
+        tile_windows,
+        to_global,
+    )
     from agents.images import resize
     from painters.loading import load_painter, resolve_device
 
@@ -106,12 +117,14 @@ def paint_with_agent_and_gradient(
             f"image must be uint8 RGB (H, W, 3), got {img.dtype} {img.shape}; "
             "load it with agents.images.load_image"
         )
-    if mode not in ("refine", "init"):
-        raise ValueError(f"mode must be 'refine' or 'init', got {mode!r}")
+    if mode not in ("auto", "refine", "init"):
+        raise ValueError(f"mode must be 'auto', 'refine' or 'init', got {mode!r}")
     painter = painter if painter is not None else load_painter("default", resolve_device(device))
     cfg = replace(config or GradientConfig(), strokes=int(strokes))
     width, height = canvas_size(img.shape[1], img.shape[0], grid)
     target = resize(img, width, height)
+    if mode == "auto":
+        mode = "refine" if len(tile_windows(width, height)) == 1 else "init"
     if mode == "init":
         return paint_images(
             painter, [target], cfg, loss_fn=loss_fn, real_seed=real_seed, callback=callback,
@@ -125,7 +138,7 @@ def paint_with_agent_and_gradient(
         pdev = next(iter(painter.parameters()), torch.empty(0)).device
         local, finished = finish_colours(
             painter, painting.local_actions, painting.windows, from_uint8(target, pdev),
-            replace(cfg, background=painting.background), real_seed,
+            replace(cfg, background=painting.background), real_seed, callback,
         )  # fmt: skip
         if finished is not None:
             painting.local_actions = np.clip(local, 0.0, 1.0).astype(np.float32)
@@ -185,7 +198,8 @@ def refine_painting(
         history.append(float(loss.detach()))
         if callback is not None:
             callback({"kind": "step", "stage": "refine", "step": step, "steps": steps,
-                      "loss": history[-1], "canvas": None})  # fmt: skip
+                      "loss": history[-1], "canvas": None, "phase": "refine",
+                      "total": steps})  # fmt: skip
     with torch.no_grad():
         local = params.decode(raw)[0].clamp(0.0, 1.0).cpu().numpy().astype(np.float32)
     wi = np.asarray(painting.windows, np.int64)

@@ -76,7 +76,18 @@ def episode_painting(env, brush: str | None = None, info: dict | None = None) ->
 def export_episode(
     env, folder: str | os.PathLike, brush: str | None = None, info: dict | None = None
 ) -> list[Path]:
-    """Write an agent's episode (see :func:`episode_painting`) as ``strokes.npz``,
-    ``strokes.json`` and ``painting.svg`` in ``folder``; re-render it at any size with
+    """Write an agent's episode (see :func:`episode_painting`) as ``painting.png`` (the env's
+    canvas), ``strokes.npz``, ``strokes.json`` and ``painting.svg`` in ``folder``, as
+    ``neural-paint`` does; re-render it at any size with
     ``scripts/render_strokes.py FOLDER/strokes.npz --size 512``."""
-    return write_stroke_files(episode_painting(env, brush, info), folder)
+    from agents.images import save_png
+    from painters.compositing import to_uint8
+
+    painting = episode_painting(env, brush, info)
+    canvas = getattr(getattr(env, "unwrapped", env), "canvas", None)
+    paths = []
+    if canvas is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        image = to_uint8(canvas[0] if canvas.ndim == 4 else canvas)
+        paths.append(save_png(image, Path(folder) / "painting.png"))
+    return paths + list(write_stroke_files(painting, folder))

@@ -1,8 +1,20 @@
 #!/usr/bin/env python
-"""Time and peak memory of re-rendering a high-resolution painting (memory must stay bounded).
+"""High-resolution paintings: time, peak memory, quality and seams of ``neural-paint`` on photos
+(``--paint``), and time and peak memory of re-rendering a big painting (the default).
 
+    python benchmarks/bench_highres.py --paint                       # every method, 10 photos
+    python benchmarks/bench_highres.py --paint --methods agent --extra="--strokes 2000 --grid 4"
     python benchmarks/bench_highres.py                       # 2,000 strokes at 1024 and 2048 px
     python benchmarks/bench_highres.py --strokes 3000 --sizes 1024 --renderers simple
+
+``--paint`` runs the real command (``python -m agents.cli.paint PHOTO --method M EXTRA``) under
+``/usr/bin/time -v`` on each photo of ``benchmarks/images`` and ``painting_env/samples`` and
+reports per image and on average: wall and CPU seconds (user + system: the honest figure on a
+shared machine), peak RSS, the MSE of ``painting.png`` divided by the MSE of a 45 x 45 and a
+32 x 32 flat-colour grid at its size, the MSE of ``painting_real.png`` divided by the neural
+one's (both against the target at the painting's size), and the seam ratio
+(:func:`agents.evaluation.seams.seam_ratio`) of both files, the re-render's measured on the
+painting's tile lines scaled to it. The machine's load average is printed with the table.
 
 Each case runs in a fresh process so its peak RSS (``resource.getrusage``, max resident set) is
 its own; the table also shows the peak RSS of the bare interpreter with the package imported
@@ -19,6 +31,10 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 
 def make_painting(n: int, size: int, seed: int, whole_canvas: bool):
@@ -58,6 +74,94 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps({"seconds": dt, "peak_mb": peak, "base_mb": base, "shape": image.shape}))
 
 
+PHOTOS = ("benchmarks/images", "painting_env/samples")
+
+
+def paint_case(image: Path, method: str, extra: list[str], out: Path) -> dict:
+    """Run neural-paint on ``image`` under /usr/bin/time -v; measure its outputs."""
+    import os
+    import re
+    import time
+
+    import numpy as np
+    from PIL import Image
+
+    from agents.baselines import flat_grid
+    from agents.evaluation.seams import seam_ratio
+    from agents.images import load_image, resize
+
+    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "agents.cli.paint", str(image)]
+    cmd += ["--method", method, "--out", str(out), "--quiet", *extra]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+
+    def field(name: str) -> float:
+        m = re.search(rf"{re.escape(name)}: ([0-9.]+)", r.stderr)
+        return float(m.group(1)) if m else float("nan")
+
+    painting = np.asarray(Image.open(out / "painting.png").convert("RGB"))
+    h, w = painting.shape[:2]
+    target = resize(load_image(str(image)), w, h)
+
+    def mse(a: np.ndarray) -> float:
+        return float(np.mean((a.astype(np.float64) / 255 - target.astype(np.float64) / 255) ** 2))
+
+    row = {
+        "image": image.name, "size": f"{w}x{h}", "wall": wall,
+        "cpu": field("User time (seconds)") + field("System time (seconds)"),
+        "peak_mb": field("Maximum resident set size (kbytes)") / 1024,
+        "r45": mse(painting) / mse(flat_grid(target, 45)),
+        "r32": mse(painting) / mse(flat_grid(target, 32)),
+        "seam": seam_ratio(painting, target),
+    }  # fmt: skip
+    real_path = out / "painting_real.png"
+    if real_path.is_file():
+        real = np.asarray(Image.open(real_path).convert("RGB"))
+        row["real_size"] = f"{real.shape[1]}x{real.shape[0]}"
+        row["real_ratio"] = mse(resize(real, w, h)) / mse(painting)
+        full = resize(load_image(str(image)), real.shape[1], real.shape[0])
+        row["real_seam"] = seam_ratio(real, full, size=(w, h))
+    return row
+
+
+def paint_table(methods: list[str], extra: list[str], limit: int) -> None:
+    import os
+    import tempfile
+
+    import numpy as np
+
+    photos = sorted(
+        p for d in PHOTOS for p in (ROOT / d).iterdir() if p.suffix.lower() in (".jpg", ".png")
+    )[:limit]
+    load = os.getloadavg()
+    print(f"neural-paint {' '.join(extra)} on {len(photos)} photos; load average {load[0]:.1f}")
+    print("(OMP_NUM_THREADS=1; cpu = user + system seconds)\n")
+    cols = ("wall", "cpu", "peak_mb", "r45", "r32", "seam", "real_ratio", "real_seam")
+    print("| method | image | size | " + " | ".join(cols) + " | real size |")
+    print("|---|---|---|" + "---:|" * len(cols) + "---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for method in methods:
+            rows = []
+            for i, photo in enumerate(photos):
+                row = paint_case(photo, method, extra, Path(tmp) / f"{method}-{i}")
+                if "error" in row:
+                    print(f"| {method} | {photo.name} | error: {row['error']} |", flush=True)
+                    continue
+                rows.append(row)
+                vals = " | ".join(f"{row.get(c, float('nan')):.3g}" for c in cols)
+                print(f"| {method} | {row['image']} | {row['size']} | {vals} | "
+                      f"{row.get('real_size', '-')} |", flush=True)  # fmt: skip
+            if rows:
+                mean = " | ".join(
+                    f"**{np.nanmean([r.get(c, np.nan) for r in rows]):.3g}**" for c in cols
+                )
+                print(f"| {method} | **mean** | | {mean} | |", flush=True)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
@@ -80,6 +184,17 @@ def main() -> int:
         choices=("grid", "canvas"),
         help="stroke layouts: grid tiles or canvas-wide strokes",
     )
+    p.add_argument(
+        "--paint", action="store_true", help="time and score neural-paint on photos instead"
+    )
+    p.add_argument(
+        "--methods", nargs="+", default=["agent", "gradient", "agent+gradient"],
+        help="--paint: methods to run",
+    )  # fmt: skip
+    p.add_argument(
+        "--extra", default="--strokes 2000 --grid 4", help="--paint: more neural-paint options"
+    )
+    p.add_argument("--limit", type=int, default=10, help="--paint: photos at most")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--renderer", help=argparse.SUPPRESS)
@@ -87,6 +202,9 @@ def main() -> int:
     a = p.parse_args()
     if a.child:
         child(a)
+        return 0
+    if a.paint:
+        paint_table(a.methods, a.extra.split(), a.limit)
         return 0
     print(f"{a.strokes} uniform random strokes, 1 CPU thread, fresh process per case\n")
     print("| renderer | layout | size | seconds | strokes/s | peak RSS MB | RSS over baseline MB |")

@@ -72,7 +72,8 @@ def main() -> None:
         out = base / Path(f).stem
         t0 = time.perf_counter()
         subprocess.run(
-            [sys.executable, str(ROOT / "scripts/paint.py"), f, "--strokes", str(args.strokes),
+            [sys.executable, str(ROOT / "scripts/paint.py"), f, "--method", "gradient",
+             "--strokes", str(args.strokes),
              "--out", str(out), "--seed", str(args.seed), "--device", "cpu", "--quiet",
              *args.extra], check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip

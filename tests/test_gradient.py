@@ -103,7 +103,7 @@ def test_grid_painting(painter):
     target = np.concatenate([_target(7, 128)[:, :64], _target(8, 128)[:, 64:]], 1)
     cfg = GradientConfig(strokes=4, groups=2, steps=2, refine_steps=1, seam_fraction=0.5)
     passes = plan_passes(cfg, 128, 128)
-    assert [len(w) for w, _ in passes] == [4, 1, 4]
+    assert [len(w) for w, _ in passes] == [4, 4, 1]  # coarse, fine, then the seams
     p = paint_images(painter, [target], cfg)[0]
     assert p.canvas.shape == (128, 128, 3) and p.stroke_scale == 0.5
     assert len(p.actions) == 4  # --strokes is the painting's total, split across tiles

@@ -160,7 +160,18 @@ def test_export_episode(tmp_path):
     for _ in range(3):
         env.step(env.action_space.sample())
     paths = export_episode(env, tmp_path / "ep")
-    assert [p.name for p in paths] == ["strokes.npz", "strokes.json", "painting.svg"]
+    assert [p.name for p in paths] == [
+        "painting.png",
+        "strokes.npz",
+        "strokes.json",
+        "painting.svg",
+    ]
+    from PIL import Image
+
+    from painters.compositing import to_uint8
+
+    png = np.asarray(Image.open(tmp_path / "ep" / "painting.png"))
+    np.testing.assert_array_equal(png, to_uint8(env.unwrapped.canvas[0]))
     painting = load_strokes(tmp_path / "ep" / "strokes.json")
     assert np.allclose(painting.actions, env.unwrapped.painting(), atol=1e-6)
     assert (tmp_path / "ep" / "painting.svg").read_text().count("<path") == 3

@@ -3,6 +3,7 @@ a grid of target | each method's painting."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -31,35 +32,40 @@ def plot_curves(
 ) -> None:
     """MSE versus strokes per method (mean over images) as a PNG, drawn with PIL (no matplotlib).
 
-    The flat baselines (:data:`BASELINES`) paint no strokes: each is drawn as a dashed level
-    across the whole plot, the line the stroke methods are read against."""
+    The MSE axis is logarithmic: the methods worth comparing differ by factors, and a linear
+    axis squeezed them into its bottom few percent. The flat baselines (:data:`BASELINES`)
+    paint no strokes: each is drawn as a dashed level across the whole plot, the line the
+    stroke methods are read against."""
     from PIL import Image, ImageDraw
 
     curves = mean_curves(runs)
     w, h = size
-    left, right, top, bottom = 70, 170, 30, 50
+    left, right, top, bottom = 70, 190, 30, 50
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)
+    font = _font()
     x_max = max(n for c in curves.values() for n, _ in c) or 1
-    y_max = max(v for c in curves.values() for _, v in c) * 1.05 or 1.0
+    values = [v for c in curves.values() for _, v in c if v > 0] or [1.0]
+    lo, hi = math.log10(min(values) / 1.2), math.log10(max(values) * 1.2)
+    hi = hi if hi > lo else lo + 1.0
 
     def px(n: float, v: float) -> tuple[float, float]:
-        return (left + (w - left - right) * n / x_max, h - bottom - (h - top - bottom) * v / y_max)
+        f = (math.log10(max(v, 1e-12)) - lo) / (hi - lo)
+        return (left + (w - left - right) * n / x_max, h - bottom - (h - top - bottom) * f)
 
-    d.line([px(0, 0), px(x_max, 0)], fill="black")
-    d.line([px(0, 0), px(0, y_max)], fill="black")
+    d.line([(left, h - bottom), (w - right, h - bottom)], fill="black")
+    d.line([(left, h - bottom), (left, top)], fill="black")
     x_step = max(1, -(-x_max // 5))
     for n in range(0, x_max + 1, x_step):
-        x, _ = px(n, 0)
+        x, _ = px(n, 1.0)
         d.line([(x, h - bottom), (x, h - bottom + 4)], fill="black")
-        d.text((x - 8, h - bottom + 8), str(n), fill="black")
-    for i in range(6):
-        v = y_max * i / 5
+        d.text((x - 8, h - bottom + 8), str(n), fill="black", font=font)
+    for v in _log_ticks(10**lo, 10**hi):
         _, y = px(0, v)
         d.line([(left - 4, y), (left, y)], fill="black")
-        d.text((4, y - 6), f"{v:.3f}", fill="black")
-    d.text(((w - right) // 2, h - 18), "strokes", fill="black")
-    d.text((4, 6), "MSE (mean over images)", fill="black")
+        d.text((4, y - 7), f"{v:.2g}", fill="black", font=font)
+    d.text(((w - right) // 2, h - 18), "strokes", fill="black", font=font)
+    d.text((4, 6), "MSE (mean over images, log scale)", fill="black", font=font)
     for i, (method, curve) in enumerate(curves.items()):
         colour = PALETTE[i % len(PALETTE)]
         if method in BASELINES and curve:
@@ -73,9 +79,27 @@ def plot_curves(
             d.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
         ly = top + 18 * i
         d.line([(w - right + 10, ly + 6), (w - right + 30, ly + 6)], fill=colour, width=3)
-        d.text((w - right + 36, ly), method[:22], fill="black")
+        d.text((w - right + 36, ly), method[:24], fill="black", font=font)
     buf = _png_bytes(img)
     write_atomic(path, buf)
+
+
+def _font(size: int = 12):
+    """PIL's own TrueType font (Pillow >= 10.1; its old bitmap font has no ':' or space)."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # an older Pillow
+        return ImageFont.load_default()
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """1-2-5 ticks between ``lo`` and ``hi`` (> 0)."""
+    ticks = []
+    for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
+        ticks += [m * 10.0**e for m in (1, 2, 5) if lo <= m * 10.0**e <= hi]
+    return ticks
 
 
 def _dashed(d, a: tuple[float, float], b: tuple[float, float], colour, dash: float = 6.0) -> None:
@@ -87,8 +111,9 @@ def _dashed(d, a: tuple[float, float], b: tuple[float, float], colour, dash: flo
 
 
 def picture_grid(runs: Sequence[Run], path: str | os.PathLike, scale: int = 2) -> None:
-    """One row per image: target, then each method's final canvas (PNG)."""
-    from PIL import Image
+    """One row per image: target, then each method's final canvas (PNG), under a header row
+    naming the columns."""
+    from PIL import Image, ImageDraw
 
     images = list(dict.fromkeys(r.image for r in runs))
     methods = list(dict.fromkeys(r.method for r in runs))
@@ -110,7 +135,21 @@ def picture_grid(runs: Sequence[Run], path: str | os.PathLike, scale: int = 2) -
         rows.append(np.concatenate(row, axis=1))
         rows.append(np.full((2, rows[-1].shape[1], 3), 255, np.uint8))
     grid = np.concatenate(rows[:-1], axis=0).repeat(scale, 0).repeat(scale, 1)
-    write_atomic(path, _png_bytes(Image.fromarray(grid)))
+    cell = (by[(images[0], methods[0])].target.shape[1] + 2) * scale
+    head = Image.new("RGB", (grid.shape[1], 20), "white")
+    d = ImageDraw.Draw(head)
+    font = _font(11)
+    for i, name in enumerate(["target", *methods]):
+        d.text((i * cell + 2, 4), _fit(d, name, cell - 4, font), fill="black", font=font)
+    out = np.concatenate([np.asarray(head), grid], axis=0)
+    write_atomic(path, _png_bytes(Image.fromarray(out)))
+
+
+def _fit(d: Any, text: str, width: int, font: Any) -> str:
+    """``text`` cut (with "…") to fit ``width`` px."""
+    while text and d.textlength(text, font=font) > width:
+        text = text[:-2] + "…" if len(text) > 2 else ""
+    return text
 
 
 def _png_bytes(img: Any) -> bytes:

@@ -63,6 +63,7 @@ from agents.gradient.parametrisation import StrokeParams, init_actions
 from agents.gradient.real_brush import finish_colours, indexed_alphas, mypaint_alphas
 from agents.gradient.tiles import (
     allocate,
+    auto_grid,
     canvas_size,
     plan_passes,
     tile_windows,
@@ -85,6 +86,7 @@ __all__ = [
     "RealAlphas",
     "StrokeParams",
     "allocate",
+    "auto_grid",
     "canvas_size",
     "composite",
     "composite_windows",

@@ -212,6 +212,7 @@ def refine_colours(
     weights: Sequence[float] | None = None,
     steps: int = 150,
     lr: float = 0.05,
+    callback: Callback | None = None,
 ) -> torch.Tensor:
     """Re-fit the strokes' colours, keeping their shapes: minimise Σ_k weight_k · MSE(canvas_k,
     target), where canvas_k composites the coverage maps ``alphas[k]`` (B, N, H, W).
@@ -231,7 +232,7 @@ def refine_colours(
     logits = _logit(actions[..., A.RED : A.BLUE + 1].detach()).requires_grad_(True)
     opt = torch.optim.Adam([logits], lr=lr)
     hw = targets.shape[-2:]
-    for _ in range(steps):
+    for step in range(steps):
         col = torch.sigmoid(logits)  # (B, N, 3)
         loss = 0.0
         for k, (w, base) in enumerate(terms):
@@ -240,6 +241,9 @@ def refine_colours(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if callback is not None:
+            callback({"kind": "step", "stage": "colours", "step": step, "steps": steps,
+                      "loss": float(loss.detach()), "phase": "real-brush fit", "total": steps})  # fmt: skip
     out = actions.detach().clone()
     out[..., A.RED : A.BLUE + 1] = torch.sigmoid(logits.detach())
     return out

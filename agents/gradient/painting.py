@@ -14,11 +14,15 @@ from agents.gradient.config import TILE, Callback, GradientConfig, Loss
 from agents.gradient.losses import make_loss
 from agents.gradient.optimiser import optimise_strokes
 from agents.gradient.real_brush import finish_colours, indexed_alphas
+from agents.gradient.seams import band_init, boundary_band, jump_loss
 from agents.gradient.tiles import (
     _crops,
     allocate,
+    batches,
     plan_passes,
+    tile_windows,
     to_global,
+    total_steps,
     window_classes,
     window_weights,
 )
@@ -68,58 +72,74 @@ def paint_images(
     loss_fn = loss_fn or make_loss(cfg.loss)
     gen = torch.Generator().manual_seed(cfg.seed)
     passes = plan_passes(cfg, w, h)
+    planned = total_steps(cfg, w, h)
     local: list[list[np.ndarray]] = [[] for _ in targets]
     wins: list[list[np.ndarray]] = [[] for _ in targets]
     history: list[float] = []
     stage = 0
 
+    seam_windows = tile_windows(w, h, shifted=True)
+    band = boundary_band(w, h)
+
+    def _paint_batch(jobs, n_job, pcfg, p, stage) -> None:
+        """Optimise one batch of tiles (``jobs``: (image, x, y)) on the current canvas; on the
+        seam pass, with the boundary-hiding loss and start (:mod:`agents.gradient.seams`)."""
+        n = max(n_job)
+        loss, init = loss_fn, init_fn
+        if len(passes) > 1 and passes[p][0] == seam_windows:
+            wins_xy = [(x, y) for _, x, y in jobs]
+            loss = jump_loss(wins_xy, w, h, base=loss_fn)
+            init = band_init(torch.stack([band[y : y + TILE, x : x + TILE] for x, y in wins_xy]),
+                             init_fn)  # fmt: skip
+        # global index of stroke i of job j = strokes before it in the painting + i
+        done = [sum(len(a) for a in local[b]) for b in range(len(targets))]
+        first = []
+        for (b, _, _), k in zip(jobs, n_job, strict=True):
+            first.append(done[b])
+            done[b] += k
+        real = None
+        if real_seed is not None:
+            real = indexed_alphas(real_seed, first, cfg.brush)
+
+        def relay(ev: dict) -> None:
+            history.append(ev["loss"])
+            if callback is None:
+                return
+            if ev.get("canvas") is not None:
+                full = canvas.clone()
+                for (b, x, y), c in zip(jobs, ev["canvas"], strict=True):
+                    full[b, :, y : y + TILE, x : x + TILE] = c
+                ev = {**ev, "canvas": full}
+            callback({**ev, "pass": p, "passes": len(passes), "stage_index": stage,
+                      "phase": "gradient", "total": planned})  # fmt: skip
+
+        acts, out = optimise_strokes(
+            painter, _crops(tgt, jobs), replace(pcfg, strokes=n),
+            backgrounds=_crops(canvas, jobs), n_strokes=n, loss_fn=loss,
+            callback=relay, generator=gen, real_alphas=real, counts=n_job, init_fn=init,
+        )  # fmt: skip
+        for (b, x, y), a, c, k in zip(jobs, acts.cpu().numpy(), out, n_job, strict=True):
+            canvas[b, :, y : y + TILE, x : x + TILE] = c
+            local[b].append(a[:k].astype(np.float32))
+            wins[b].append(np.tile(np.array([[x, y]], np.int64), (k, 1)))
+
     for p, (windows, pcfg) in enumerate(passes):
         weights = window_weights(canvas.cpu(), tgt.cpu(), windows)
         counts = [allocate(pcfg.strokes, weights[b].tolist()) for b in range(len(targets))]
         for cls in window_classes(windows):
-            jobs = [(b, *windows[i]) for b in range(len(targets)) for i in cls if counts[b][i]]
-            if not jobs:
-                continue
-            n_job = [counts[b][i] for b in range(len(targets)) for i in cls if counts[b][i]]
-            n = max(n_job)
-            # global index of stroke i of job j = strokes before it in the painting + i
-            done = [sum(len(a) for a in local[b]) for b in range(len(targets))]
-            first = []
-            for (b, _, _), k in zip(jobs, n_job, strict=True):
-                first.append(done[b])
-                done[b] += k
-            real = None
-            if real_seed is not None:
-                real = indexed_alphas(real_seed, first, cfg.brush)
-
-            def relay(ev: dict, jobs=jobs, p=p, stage=stage) -> None:
-                history.append(ev["loss"])
-                if callback is None:
-                    return
-                if ev.get("canvas") is not None:
-                    full = canvas.clone()
-                    for (b, x, y), c in zip(jobs, ev["canvas"], strict=True):
-                        full[b, :, y : y + TILE, x : x + TILE] = c
-                    ev = {**ev, "canvas": full}
-                callback({**ev, "pass": p, "passes": len(passes), "stage_index": stage})
-
-            acts, out = optimise_strokes(
-                painter, _crops(tgt, jobs), replace(pcfg, strokes=n),
-                backgrounds=_crops(canvas, jobs), n_strokes=n, loss_fn=loss_fn,
-                callback=relay, generator=gen, real_alphas=real, counts=n_job, init_fn=init_fn,
-            )  # fmt: skip
-            stage += 1
-            for (b, x, y), a, c, k in zip(jobs, acts.cpu().numpy(), out, n_job, strict=True):
-                canvas[b, :, y : y + TILE, x : x + TILE] = c
-                local[b].append(a[:k].astype(np.float32))
-                wins[b].append(np.tile(np.array([[x, y]], np.int64), (k, 1)))
-
+            every = [(b, *windows[i]) for b in range(len(targets)) for i in cls if counts[b][i]]
+            n_every = [counts[b][i] for b in range(len(targets)) for i in cls if counts[b][i]]
+            for batch in batches(every, n_every):
+                jobs = [every[j] for j in batch]
+                n_job = [n_every[j] for j in batch]
+                _paint_batch(jobs, n_job, pcfg, p, stage)
+                stage += 1
     paintings = []
     for b in range(len(targets)):
         la = np.concatenate(local[b]) if local[b] else np.zeros((0, A.ACTION_DIM), np.float32)
         wi = np.concatenate(wins[b]) if wins[b] else np.zeros((0, 2), np.int64)
         if real_seed is not None and cfg.palette is None and cfg.finish_steps > 0:
-            la, finished = finish_colours(painter, la, wi, tgt[b], cfg, real_seed)
+            la, finished = finish_colours(painter, la, wi, tgt[b], cfg, real_seed, callback)
             if finished is not None:
                 canvas[b] = finished
         paintings.append(

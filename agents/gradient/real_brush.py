@@ -67,6 +67,7 @@ def finish_colours(
     target: torch.Tensor,
     cfg: GradientConfig,
     real_seed: int,
+    callback=None,
 ) -> tuple[np.ndarray, torch.Tensor | None]:
     """Last step of a painting: re-fit all colours jointly for the neural canvas and the real
     brush's (same texture seed, global stroke indices), weights 1 and ``real_weight``.
@@ -75,7 +76,7 @@ def finish_colours(
     the strokes laid over them later; one colour fit over the whole canvas (cheap: colours are
     linear once coverage is fixed, see :func:`refine_colours`) makes the real re-render tell the
     same picture. Skipped (returns ``None``) without libmypaint or when the coverage maps would
-    take too much memory."""
+    take too much memory. ``callback`` gets ``{"phase": "real-brush fit", ...}`` events."""
     h, w = target.shape[-2:]
     n = len(local)
     if n == 0 or n * h * w > 40_000_000:
@@ -105,7 +106,7 @@ def finish_colours(
     new = refine_colours(
         torch.from_numpy(np.ascontiguousarray(local, np.float32))[None], t,
         [a[None] for a in alphas], backgrounds=bg.expand_as(t), weights=[1.0, cfg.finish_real_weight],
-        steps=cfg.finish_steps,
+        steps=cfg.finish_steps, callback=callback,
     )[0].numpy()  # fmt: skip
     frames, _ = composite_windows(painter, new, windows, w, h, cfg.background)
     return new.astype(np.float32), from_uint8(frames).to(dev)

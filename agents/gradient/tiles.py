@@ -35,6 +35,15 @@ def canvas_size(width: int, height: int, grid: int = 1) -> tuple[int, int]:
     return short, max(short, round(short * height / width))
 
 
+def auto_grid(strokes: int) -> int:
+    """The ``--grid`` for a painting of ``strokes`` strokes when none is given: about one 64 px
+    tile per 125 strokes, rounded down (1 up to 499 strokes, 2 from 500, 3 from 1,125, 4 from
+    2,000, 5 from 3,125; at most 8). Paintings of a few hundred strokes keep their single tile
+    (what ``--grid`` defaulted to before); the default 2,000 strokes get the 256 px canvas
+    measured in docs/SEAMS.md."""
+    return int(min(8, max(1, math.isqrt(max(1, int(strokes)) // 125))))
+
+
 def _axis_positions(length: int) -> list[int]:
     """Left edges of ``ceil(length/64)`` tiles evenly spread over ``length`` px (overlapping
     where ``length`` is not a multiple of 64)."""
@@ -133,10 +142,11 @@ def plan_passes(
     config's ``strokes`` being the pass's total over its windows (all passes add up to
     ``config.strokes``).
 
-    One tile: a single pass. Several: the coarse half of the groups on the tiles, a pass on
-    tiles over the seams (``seam_fraction`` of the strokes), then the fine half on the tiles.
+    One tile: a single pass. Several: the coarse half of the groups on the tiles, the fine half
+    on the tiles, then a pass on tiles over the seams (``seam_fraction`` of the strokes, fine
+    brushes, optimised to hide the tile boundaries: :mod:`agents.gradient.seams`).
     """
-    cfg = config
+    cfg = scaled_steps(config)
     tiles = tile_windows(width, height)
     if len(tiles) == 1 or len(cfg.group_sizes()) < 2:
         return [(tiles, cfg)]
@@ -147,22 +157,64 @@ def plan_passes(
     n_coarse = sum(groups[:half])
     mid = cfg.coarse_size + (cfg.fine_size - cfg.coarse_size) * half / max(1, len(groups) - 1)
     passes = [(tiles, replace(cfg, strokes=n_coarse, groups=half, fine_size=mid))]
-    if n_seam > 0:
-        passes.append((seams, replace(cfg, strokes=n_seam, groups=1, coarse_size=mid)))
     n_fine = cfg.strokes - n_seam - n_coarse
     if n_fine > 0:
         rest = replace(cfg, strokes=n_fine, groups=len(groups) - half)
         passes.append((tiles, replace(rest, coarse_size=mid)))
+    if n_seam > 0:  # last, so nothing painted after it cuts the tiles again
+        fine = cfg.fine_size
+        passes.append((seams, replace(cfg, strokes=n_seam, groups=1, coarse_size=fine)))
     return passes
 
 
+#: Strokes above which the default steps shrink (:func:`scaled_steps`).
+STEP_STROKES = 400
+#: Strokes optimised in one batch at most (tiles of a class are split into batches of at most
+#: this many strokes): memory is ~0.4 MB per stroke in a batch, so ~200 MB, whatever the size of
+#: the painting; the time is the same as one big batch.
+MAX_BATCH_STROKES = 512
+
+
+def scaled_steps(config: GradientConfig) -> GradientConfig:
+    """``config`` with its default steps (``steps`` / ``refine_steps`` left at ``None``) scaled
+    down for a large painting: 60 steps per group and 30 of refinement up to
+    :data:`STEP_STROKES` strokes, then in proportion to ``STEP_STROKES / strokes`` (at least 10
+    and 5), so the work (strokes × steps) stops growing with the stroke count: 2,000 strokes get
+    12 and 6 steps and paint in under a minute. Explicit steps are kept."""
+    cfg = config
+    if cfg.strokes <= STEP_STROKES or (cfg.steps is not None and cfg.refine_steps is not None):
+        return cfg
+    f = STEP_STROKES / cfg.strokes
+    steps = cfg.steps if cfg.steps is not None else max(10, round(60 * f))
+    refine = cfg.refine_steps if cfg.refine_steps is not None else max(5, round(30 * f))
+    return replace(cfg, steps=steps, refine_steps=refine)
+
+
+def batches(jobs: Sequence, counts: Sequence[int]) -> list[list[int]]:
+    """Indices of ``jobs`` (one tile each, ``counts`` strokes each, optimised as one batch padded
+    to the largest count) split in order into batches of at most :data:`MAX_BATCH_STROKES`
+    padded strokes."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for i in range(len(jobs)):
+        n = max([counts[j] for j in cur] + [counts[i]])
+        if cur and n * (len(cur) + 1) > MAX_BATCH_STROKES:
+            out.append(cur)
+            cur = []
+        cur.append(i)
+    return out + ([cur] if cur else [])
+
+
 def total_steps(config: GradientConfig, width: int = TILE, height: int = TILE) -> int:
-    """Optimisation steps :func:`paint_images` will take (for progress bars; an upper bound
-    when there are fewer strokes than tiles or groups)."""
+    """Optimisation steps :func:`paint_images` will take for one image without counts (for
+    progress bars; an upper bound when there are fewer strokes than tiles or groups, or when
+    busy tiles get more strokes and split a class into more batches)."""
     total = 0
     for windows, c in plan_passes(config, width, height):
         per = len(c.group_sizes()) * c.steps_per_group() + c.refine() + c.snap_steps()
-        total += per * len(window_classes(windows))
+        for cls in window_classes(windows):
+            n = -(-c.strokes // len(windows))
+            total += per * len(batches(cls, [n] * len(cls)))
     return total
 
 

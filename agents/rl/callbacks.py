@@ -179,7 +179,12 @@ class ProgressBarCallback(BaseCallback):
     def _on_training_start(self) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.total, initial=0, unit="step", dynamic_ncols=True)
+        # SB3 steps all envs at once (and on-policy algorithms whole rollouts), so it runs the
+        # steps rounded up to a multiple of that (3,008 for 3,000 on 8 envs): the bar's total
+        n = max(1, int(getattr(self.training_env, "num_envs", 1) or 1))
+        n *= max(1, int(getattr(self.model, "n_steps", 1) or 1))
+        total = -(-self.total // n) * n
+        self.bar = tqdm(total=total, initial=0, unit="step", dynamic_ncols=True)
         self._start = self.num_timesteps
 
     def _on_step(self) -> bool:

@@ -15,7 +15,13 @@ from pathlib import Path
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """``--help`` shows every option's default and keeps the description's examples as
-    written."""
+    written; required options and options whose default is ``None`` (their help says what
+    leaving them out does) show none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def parser(doc: str | None, prog: str | None = None) -> argparse.ArgumentParser:
