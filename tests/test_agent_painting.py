@@ -241,9 +241,11 @@ def test_agent_plus_gradient_beats_the_agent(default_agent, painter, one_thread)
     assert len(both.actions) == 32
     assert (both.width, both.height) == (agent_only.width, agent_only.height)
     assert mse(both, image) < 0.9 * mse(agent_only, image)
-    # the refined canvas is the exact replay of the refined strokes
+    # the refined canvas is the replay of the refined strokes: the optimiser composites in
+    # closed form, the replay stroke by stroke, so a value on a rounding edge may differ by 1
     replayed, _ = replay_windows(painter, both.local_actions, both.windows, both.width, both.height)
-    np.testing.assert_array_equal(replayed, both.canvas)
+    diff = np.abs(replayed.astype(np.int16) - both.canvas.astype(np.int16))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
 
 
 def test_agent_init_hook_of_the_gradient_painter(default_agent, painter, one_thread):
