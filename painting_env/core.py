@@ -17,11 +17,12 @@ import torch.nn.functional as F
 from gymnasium import spaces
 
 from painters.actions import ACTION_DIM, from_env_action
-from painters.compositing import blank_canvas, from_uint8, over
+from painters.compositing import blank_canvas, from_uint8
 from painters.distances import get_distance
 from painters.loading import load_painter, resolve_device
 from painters.renderers.base import DEFAULT_BRUSH
 from painting_env.targets import TargetSet, TargetSource
+from painting_env.torch_rollout import lay_strokes
 
 OBS_MODES = ("dict", "compact")
 DEFAULT_MAX_STROKES = 50
@@ -213,10 +214,7 @@ class PaintingCore:
         indices = self.stroke_base[self._rows_k] + cols  # real renderers' texture seeds
         rgba = self.source(torch.from_numpy(strokes).to(self.device), indices)
         rgba = rgba.view(self.batch, self.k, 4, self.size, self.size)
-        canvas = self.canvas
-        for j in range(self.k):
-            canvas = over(canvas, rgba[:, j])
-        self.canvas = canvas
+        self.canvas = canvas = lay_strokes(self.canvas, rgba)
         self.count += self.k
         new = self.distance(canvas, self.target).double().cpu().numpy()
         reward = self.dist - new

@@ -53,7 +53,7 @@ def _algo_of(zip_path: Path) -> str:
     import zipfile
 
     meta = _meta(zip_path)
-    if meta and meta.get("algo") in ("sac", "td3", "ppo"):
+    if meta and meta.get("algo") in ("sac", "td3", "ppo", "through-painter"):
         return meta["algo"]
     with zipfile.ZipFile(zip_path) as z:
         data = json.loads(z.read("data"))
@@ -242,6 +242,10 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
             '"algo" and "hyperparams"'
         )
     algo = meta.get("algo")
+    if algo == "through-painter":
+        from agents.rl.through_run import load_through_painter
+
+        return load_through_painter(zip_path, meta, env_kwargs, device=device)
     if algo not in ALGOS:
         raise ValueError(
             f"{zip_path.parent / 'agent.json'}: 'algo' must be one of {', '.join(ALGOS)}, "
