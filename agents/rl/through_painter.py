@@ -75,8 +75,9 @@ class ThroughPainter(BaseAlgorithm):
         reward_scale: ``"critic"``: rewards (distance decreases) are multiplied by this.
         critic_learning_rate: ``"critic"``: the value network's Adam rate.
         tau: ``"critic"``: Polyak rate of the value network's target copy.
-        lr_schedule: ``"cosine"`` (linear warm-up over ``warmup_fraction`` of ``learn()``'s
-            steps, then half a cosine down to ``min_learning_rate``) or ``"constant"``.
+        lr_schedule: ``"cosine"`` (half a cosine from ``learning_rate`` down to
+            ``min_learning_rate`` over ``learn()``'s ``total_timesteps``) or ``"constant"``.
+        warmup_updates: the model's first updates ramp the rate up linearly (cosine only).
         max_grad_norm: gradient-norm clip of every update.
         targets: training targets: ``None`` (the env's own target set), or a shard folder /
             image folder (:class:`agents.rl.through_targets.TargetMix`).
@@ -106,7 +107,7 @@ class ThroughPainter(BaseAlgorithm):
         tau: float = 0.01,
         lr_schedule: str = "cosine",
         min_learning_rate: float = 3e-5,
-        warmup_fraction: float = 0.02,
+        warmup_updates: int = 10,
         max_grad_norm: float = 1.0,
         targets: str | None = None,
         procedural_fraction: float = 0.25,
@@ -152,7 +153,7 @@ class ThroughPainter(BaseAlgorithm):
         self.tau = float(tau)
         self.lr_schedule_name = lr_schedule
         self.min_learning_rate = float(min_learning_rate)
-        self.warmup_fraction = float(warmup_fraction)
+        self.warmup_updates = int(warmup_updates)
         self.max_grad_norm = float(max_grad_norm)
         self.targets = None if targets is None else str(targets)
         self.procedural_fraction = float(procedural_fraction)
@@ -309,11 +310,10 @@ class ThroughPainter(BaseAlgorithm):
         lr = float(self.learning_rate)
         if self.lr_schedule_name == "constant":
             return lr
-        warm = self.warmup_fraction
-        if warm > 0 and frac < warm:
-            return lr * frac / warm
+        if self._n_updates < self.warmup_updates:
+            return lr * (self._n_updates + 1) / self.warmup_updates
         floor = min(1.0, self.min_learning_rate / lr) if lr > 0 else 1.0
-        return cosine_lr(lr, frac - warm, max(1e-9, 1.0 - warm), floor=floor)
+        return cosine_lr(lr, frac, 1.0, floor=floor)
 
     def _average_gradients(self, params: list[torch.nn.Parameter]) -> None:
         _, world = _dist()

@@ -282,7 +282,14 @@ def train_run(
         **ak,
     )
     if resume:
-        model = resume_model(ckpt, fresh, env, device=dev, tensorboard_log=tb)
+        try:
+            model = resume_model(ckpt, fresh, env, device=dev, tensorboard_log=tb)
+        except ValueError as e:
+            reason = str(e).split(" (", 1)[-1].split(");", 1)[0]
+            raise ValueError(
+                f"cannot resume from {ckpt} ({reason}); delete {ckpt.parent} to start the run "
+                "over, or choose a new --out"
+            ) from None
         model.verbose = fresh.verbose
     else:
         model = fresh
@@ -382,3 +389,44 @@ def distributed_done() -> None:
 
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def repackage_actor(
+    source: str | os.PathLike, dest: str | os.PathLike, overrides: dict[str, Any] | None = None
+) -> ThroughPainter:
+    """Write the actor of an SB3 SAC/TD3 painting agent (e.g. one trained by the earlier
+    plain-torch trainer, packaged as SAC) as a ThroughPainter agent folder ``dest``: the same
+    extractor and ``mu`` weights, so it paints the same strokes; no critic. The recipe's
+    hyperparameters (and ``overrides``) become the agent's, for further ``learn()``."""
+    from agents.rl.loading import _resolve, load_agent
+    from agents.rl.training import make_vec_env, save_model
+
+    src = load_agent(source)
+    _, kw_path = _resolve(source)
+    env_kwargs = json.loads(kw_path.read_text())
+    hp = load_recipe(None, overrides)
+    src_meta_path = Path(_resolve(source)[0]).parent / "agent.json"
+    src_hp = json.loads(src_meta_path.read_text()).get("hyperparams", {})
+    hp["policy_kwargs"] = {
+        **src_hp.get("policy_kwargs", {}),
+        **(overrides or {}).get("policy_kwargs", {}),
+    }
+    hp["env_kwargs"] = env_kwargs
+    env = make_vec_env(1, seed=0, **env_kwargs)
+    model = ThroughPainter(hp.get("policy", "MultiInputPolicy"), env, seed=0, **algo_kwargs(hp))
+    warm_start(model, str(source))
+    del src
+    out = Path(dest)
+    out.mkdir(parents=True, exist_ok=True)
+    save_model(model, out / "model.zip")
+    _write_json(out / "env_kwargs.json", env_kwargs)
+    meta = {
+        "algo": ALGO,
+        "env_id": ENV_ID,
+        "env_kwargs": env_kwargs,
+        "hyperparams": {k: v for k, v in hp.items() if k != "env_kwargs"},
+        "world_size": 1,
+    }
+    _write_json(out / "agent.json", meta)
+    env.close()
+    return model
