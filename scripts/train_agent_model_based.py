@@ -1,128 +1,80 @@
 #!/usr/bin/env python
-"""Train the painting agent through the differentiable painter (long, resumable runs).
+"""Train the painting agent through the differentiable painter: the earlier options of this
+script, mapped onto ``neural-paint-train-agent --algo through-painter`` (one trainer, one
+run-folder layout; see agents/cli/train_through_painter.py).
 
     python scripts/train_agent_model_based.py --out runs/agent --targets data/targets/train \\
-        --val data/targets/val --hours 2
-    # the same command again resumes exactly from runs/agent/checkpoint
+        --hours 2          # the same command again continues the run exactly
     tensorboard --logdir runs/agent/tb
 
-The best-so-far agent (by validation MSE) is written to OUT/best as model.zip + env_kwargs.json +
-agent.json: ``agents.load_agent("OUT/best")`` loads it without unpickling anything.
+The agent is written to OUT (model.zip + env_kwargs.json + agent.json) and the best one on
+held-out targets to OUT/best: ``agents.load_agent("OUT")`` loads it without unpickling.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
+import sys
+from pathlib import Path
 
-import torch
-
-from agents.rl.model_based import ModelBasedRun, RunConfig
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    """A plain ``kill`` saves a checkpoint first: SystemExit unwinds through run()'s finally."""
-    raise SystemExit(128 + signum)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def main(argv: list[str] | None = None) -> None:
-    defaults = RunConfig()
-    p = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=type(
-            "Fmt",
-            (argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter),
-            {},
-        ),
-    )
-    p.add_argument("--out", required=True, help="run folder (created, or resumed if it exists)")
+def translate(argv: list[str] | None = None) -> list[str]:
+    """This script's options → ``neural-paint-train-agent --algo through-painter`` arguments."""
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--out", required=True, help="run folder (created, or continued)")
     p.add_argument("--targets", default=None, help="training targets: shard folder or images")
-    p.add_argument("--val", default=None, help="validation targets: shard folder or images")
-    p.add_argument("--hours", type=float, default=None, help="stop after this wall time")
-    p.add_argument("--steps", type=int, default=None, help="stop after this many more steps")
-    p.add_argument(
-        "--total-steps", type=int, default=defaults.total_steps, help="LR schedule length"
-    )
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size, help="episodes per step")
-    p.add_argument(
-        "--lr", type=float, default=defaults.learning_rate, help="peak Adam learning rate"
-    )
-    p.add_argument("--strokes", type=int, default=defaults.max_strokes, help="strokes per episode")
-    p.add_argument(
-        "--strokes-per-step", type=int, default=defaults.strokes_per_step, help="strokes per action"
-    )
-    p.add_argument("--size", type=int, default=defaults.size, help="canvas side in px")
-    p.add_argument(
-        "--channels", default=",".join(map(str, defaults.channels)), help="trunk widths, a,b"
-    )
-    p.add_argument(
-        "--blocks",
-        default=",".join(map(str, defaults.blocks)),
-        help="residual blocks per stage, a,b",
-    )
-    p.add_argument(
-        "--photo-fraction", type=float, default=defaults.photo_fraction, help="share of photo crops"
-    )
-    p.add_argument(
-        "--procedural-fraction",
-        type=float,
-        default=defaults.procedural_fraction,
-        help="share of procedural shapes/gradients (the rest: the painter's random paintings)",
-    )
-    p.add_argument(
-        "--val-every", type=int, default=defaults.val_every, help="steps between validations"
-    )
-    p.add_argument(
-        "--final-weight",
-        type=float,
-        default=defaults.final_weight,
-        help="extra weight of the final canvas's distance (the loss is the mean over steps + this "
-        "times the final one)",
-    )
-    p.add_argument(
-        "--init-from",
-        default=None,
-        help="start a new run from this agent's weights (a name such as default, or a folder)",
-    )
-    p.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
+    p.add_argument("--hours", type=float, default=None, help="end this session after H hours")
+    p.add_argument("--steps", type=int, default=None, help="end this session after N updates")
+    p.add_argument("--total-steps", type=int, default=None, help="schedule length in updates")
+    p.add_argument("--batch-size", type=int, default=32, help="episodes per update")
+    p.add_argument("--lr", type=float, default=None, help="peak Adam learning rate")
+    p.add_argument("--strokes", type=int, default=64, help="strokes per episode")
+    p.add_argument("--strokes-per-step", type=int, default=8, help="strokes per action")
+    p.add_argument("--final-weight", type=float, default=None, help="weight of the final MSE")
+    p.add_argument("--procedural-fraction", type=float, default=0.2, help="procedural share")
+    p.add_argument("--photo-fraction", type=float, default=0.6,
+                   help="photo share (the rest after procedural: the painter's paintings)")  # fmt: skip
+    p.add_argument("--val", default=None,
+                   help="accepted and unused: runs evaluate on the env's held-out target")  # fmt: skip
+    p.add_argument("--init-from", default=None, help="start from this agent's actor")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from painters.loading import resolve_device
+    a = p.parse_args(argv)
+    if a.val is not None:
+        print("note: --val is unused; the run evaluates on the env's held-out target",
+              file=sys.stderr)  # fmt: skip
+    env = f'{{"max_strokes": {a.strokes}, "strokes_per_step": {a.strokes_per_step}}}'
+    out = ["--algo", "through-painter", "--out", a.out, "--seed", str(a.seed),
+           "--device", a.device, "--env-kwargs", env, "--hp", f"batch_size={a.batch_size}"]  # fmt: skip
+    if a.total_steps is not None:
+        steps_per_episode = a.strokes // a.strokes_per_step
+        out += ["--total-timesteps", str(a.total_steps * a.batch_size * steps_per_episode)]
+    for key, value in (("targets", a.targets), ("learning_rate", a.lr),
+                       ("final_weight", a.final_weight),
+                       ("procedural_fraction", a.procedural_fraction),
+                       ("painting_fraction",
+                        round(1.0 - a.photo_fraction - a.procedural_fraction, 6))):  # fmt: skip
+        if value is not None:
+            out += ["--hp", f"{key}={value}"]
+    for flag, value in (("--hours", a.hours), ("--max-updates", a.steps),
+                        ("--init-from", a.init_from), ("--threads", a.threads)):  # fmt: skip
+        if value is not None:
+            out += [flag, str(value)]
+    if a.no_progress:
+        out.append("--no-progress")
+    return out
 
-    config = RunConfig(
-        size=args.size,
-        max_strokes=args.strokes,
-        strokes_per_step=args.strokes_per_step,
-        channels=tuple(int(c) for c in args.channels.split(",")),
-        blocks=tuple(int(b) for b in args.blocks.split(",")),
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        total_steps=args.total_steps,
-        final_weight=args.final_weight,
-        photo_fraction=args.photo_fraction,
-        procedural_fraction=args.procedural_fraction,
-        val_every=args.val_every,
-        seed=args.seed,
-    )
-    try:
-        run = ModelBasedRun(
-            args.out,
-            config,
-            targets=args.targets,
-            val=args.val,
-            device=resolve_device(args.device),
-            init_from=args.init_from,
-        )
-    except (ValueError, RuntimeError, FileNotFoundError) as exc:
-        raise SystemExit(f"error: {exc}") from None
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    best = run.run(hours=args.hours, steps=args.steps, progress=not args.no_progress)
-    print(f"step {run.step}: best validation MSE {best:.5f}; agent in {run.out / 'best'}")
+
+def main(argv: list[str] | None = None) -> int:
+    from agents.cli.train_through_painter import main as train_main
+
+    return train_main(translate(argv))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

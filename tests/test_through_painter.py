@@ -198,3 +198,18 @@ def test_torchrun_two_processes(tmp_path):
     meta = json.loads((out / "agent.json").read_text())
     assert meta["world_size"] == 2 and meta["num_timesteps"] == 16
     assert isinstance(load_agent(out), ThroughPainter)
+
+
+def test_old_model_based_script_maps_onto_the_trainer():
+    import importlib.util
+
+    path = ROOT / "scripts" / "train_agent_model_based.py"
+    spec = importlib.util.spec_from_file_location("train_agent_model_based", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    args = mod.translate(["--out", "r", "--targets", "t", "--total-steps", "10", "--lr", "2e-4",
+                          "--photo-fraction", "0.9", "--procedural-fraction", "0.05"])  # fmt: skip
+    assert args[:2] == ["--algo", "through-painter"]
+    assert "--total-timesteps" in args and args[args.index("--total-timesteps") + 1] == "2560"
+    for hp in ("targets=t", "learning_rate=0.0002", "painting_fraction=0.05"):
+        assert hp in args
