@@ -175,4 +175,40 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
             t.lerp_(s, tau)
 
 
-__all__ = ["PaintingActor", "ThroughPainterPolicy", "ValueNet", "soft_update"]
+def policy_kwargs_of(hp: dict[str, Any]) -> dict[str, Any]:
+    """:class:`ThroughPainterPolicy` kwargs from a recipe's JSON-friendly ``policy_kwargs``."""
+    from agents.rl.features import PaintingCNN, PaintingGridMLP
+    from agents.rl.zoo_format import parse_policy_kwargs
+
+    kw = copy.deepcopy(parse_policy_kwargs(hp.get("policy_kwargs")) or {})
+    name = kw.pop("features_extractor_class", "SpatialPainter")
+    extractors = {
+        "PaintingCNN": PaintingCNN,
+        "PaintingGridMLP": PaintingGridMLP,
+        "SpatialPainter": SpatialPainter,
+    }
+    if name not in extractors:
+        raise ValueError(
+            f"unknown features_extractor_class {name!r}; choose one of {', '.join(extractors)}"
+        )
+    fe = dict(kw.pop("features_extractor_kwargs", None) or {})
+    for key in ("channels", "blocks", "cnn_channels"):
+        if key in fe:
+            fe[key] = tuple(fe[key])
+    unknown = set(kw) - {"net_arch", "critic_kwargs", "normalize_images"}
+    if unknown:
+        raise ValueError(f"policy_kwargs: unknown keys {sorted(unknown)} for through-painter")
+    if kw.get("net_arch"):
+        raise ValueError("policy_kwargs.net_arch must be [] for through-painter")
+    kw.pop("net_arch", None)
+    kw.pop("normalize_images", None)
+    return {"features_extractor_class": extractors[name], "features_extractor_kwargs": fe, **kw}
+
+
+__all__ = [
+    "PaintingActor",
+    "ThroughPainterPolicy",
+    "ValueNet",
+    "policy_kwargs_of",
+    "soft_update",
+]

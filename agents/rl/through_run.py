@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import yaml
 
 from agents.rl.through_painter import ThroughPainter
+from agents.rl.through_policy import policy_kwargs_of
 from painters.io import atomic_write_text
 
 ALGO = "through-painter"
@@ -60,32 +60,6 @@ def load_recipe(
     return _merge(hp, overrides or {})
 
 
-def policy_kwargs_of(hp: dict[str, Any]) -> dict[str, Any]:
-    """:class:`ThroughPainterPolicy` kwargs from a recipe's JSON-friendly ``policy_kwargs``."""
-    from agents.rl.training import _extractors
-    from agents.rl.zoo_format import parse_policy_kwargs
-
-    kw = copy.deepcopy(parse_policy_kwargs(hp.get("policy_kwargs")) or {})
-    name = kw.pop("features_extractor_class", "SpatialPainter")
-    extractors = _extractors()
-    if name not in extractors:
-        raise ValueError(
-            f"unknown features_extractor_class {name!r}; choose one of {', '.join(extractors)}"
-        )
-    fe = dict(kw.pop("features_extractor_kwargs", None) or {})
-    for key in ("channels", "blocks", "cnn_channels"):
-        if key in fe:
-            fe[key] = tuple(fe[key])
-    unknown = set(kw) - {"net_arch", "critic_kwargs", "normalize_images"}
-    if unknown:
-        raise ValueError(f"policy_kwargs: unknown keys {sorted(unknown)} for through-painter")
-    if kw.get("net_arch"):
-        raise ValueError("policy_kwargs.net_arch must be [] for through-painter")
-    kw.pop("net_arch", None)
-    kw.pop("normalize_images", None)
-    return {"features_extractor_class": extractors[name], "features_extractor_kwargs": fe, **kw}
-
-
 def algo_kwargs(hp: dict[str, Any]) -> dict[str, Any]:
     kwargs = {k: copy.deepcopy(v) for k, v in hp.items() if k not in RUN_KEYS}
     kwargs["policy_kwargs"] = policy_kwargs_of(hp)
@@ -96,50 +70,6 @@ def algo_kwargs(hp: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown through-painter hyperparameters {unknown}")
     return kwargs
-
-
-def spaces_for(env_kwargs: dict[str, Any]):
-    """(observation space as SB3 sees it — channel-first images —, action space)."""
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecTransposeImage
-
-    from agents.rl.training import make_env
-
-    size = int(env_kwargs.get("size", 64))
-    kw = {k: v for k, v in env_kwargs.items() if k not in ("target", "targets")}
-    env = make_env(target=np.zeros((size, size, 3), np.uint8), **kw)
-    try:
-        obs_space = VecTransposeImage(DummyVecEnv([lambda: env])).observation_space
-        return obs_space, env.action_space
-    finally:
-        env.close()
-
-
-def load_through_painter(
-    zip_path: Path, meta: dict[str, Any], env_kwargs: dict[str, Any], device: str = "cpu"
-) -> ThroughPainter:
-    """A saved ThroughPainter, its pickled zip entries rebuilt from ``agent.json`` (never
-    unpickled; tensors load with ``weights_only=True`` inside SB3)."""
-    from stable_baselines3.common.utils import ConstantSchedule
-
-    from agents.rl.loading import safe_custom_objects
-    from agents.rl.through_policy import ThroughPainterPolicy
-
-    hp = meta.get("hyperparams", {})
-    policy = hp.get("policy", "MultiInputPolicy")
-    if policy not in ThroughPainter.policy_aliases:
-        raise ValueError(f"agent.json: unknown policy {policy!r}; use MultiInputPolicy")
-    obs_space, act_space = spaces_for(env_kwargs)
-    known = {
-        "policy_class": ThroughPainterPolicy,
-        "policy_kwargs": policy_kwargs_of(hp),
-        "observation_space": obs_space,
-        "action_space": act_space,
-        "lr_schedule": ConstantSchedule(float(hp.get("learning_rate", 5e-4))),
-    }
-    objects = safe_custom_objects(zip_path, known)
-    model = ThroughPainter.load(zip_path, device=device, custom_objects=objects)
-    model.env_kwargs = env_kwargs
-    return model
 
 
 # -- torch.distributed ---------------------------------------------------------------------
