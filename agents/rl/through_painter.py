@@ -43,7 +43,7 @@ from stable_baselines3.common.logger import Image
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.utils import safe_mean
 
-from agents.rl.through_policy import ThroughPainterPolicy, soft_update
+from agents.rl.through_policy import ThroughPainterPolicy, policy_kwargs_of, soft_update
 from painters.schedule import cosine_lr
 from painting_env.torch_rollout import observe_torch, paint_step
 
@@ -172,6 +172,8 @@ class ThroughPainter(BaseAlgorithm):
         self._setup_lr_schedule()
         self.set_random_seed(self.seed)
         kwargs = dict(self.policy_kwargs or {})
+        if isinstance(kwargs.get("features_extractor_class"), str):  # JSON/YAML names
+            kwargs = policy_kwargs_of({"policy_kwargs": kwargs})
         kwargs["critic"] = self.learning_rule == "critic"
         kwargs["critic_learning_rate"] = self.critic_learning_rate
         self.policy = self.policy_class(
