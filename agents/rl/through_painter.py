@@ -420,7 +420,16 @@ class ThroughPainter(BaseAlgorithm):
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
     ) -> ThroughPainter:
-        """Train for ``total_timesteps`` env steps (whole episodes, all processes together)."""
+        """Train for ``total_timesteps`` env steps (whole episodes, all processes together).
+
+        A model from :func:`agents.load_agent` without an env trains on
+        ``Painting-v0(**model.env_kwargs)``."""
+        if self.env is None and getattr(self, "env_kwargs", None) is not None:
+            import gymnasium as gym
+
+            import painting_env  # noqa: F401  (registers Painting-v0)
+
+            self.set_env(gym.make("Painting-v0", **self.env_kwargs))
         total, callback = self._setup_learn(
             total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
         )
