@@ -74,10 +74,14 @@ def quality(args: argparse.Namespace) -> None:
             "MultiInputPolicy", env, seed=args.seed, learning_rule=args.rule, device="cpu"
         )
         model.env_kwargs = dict(ENV_KWARGS)
-    images = [p for folder in args.images.split(",") for p in _photos(folder)]
+    folders = args.images.split(",")
+    images = [p for folder in folders for p in _photos(folder)]
     if args.agent:
-        before, mean_colour = evaluate(model, images)
-        print(f"before: MSE {before:.5f} ({before / mean_colour:.3f}x the mean colour)")
+        for folder in folders:
+            before, mean_colour = evaluate(model, _photos(folder))
+            print(
+                f"before, {folder}: MSE {before:.5f} ({before / mean_colour:.3f}x the mean colour)"
+            )
 
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
 
@@ -91,6 +95,11 @@ def quality(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     model.learn(10**9, callback=StopAfter(), reset_num_timesteps=not args.agent)
     wall = time.perf_counter() - t0
+    if args.save:
+        model.save(args.save)
+    for folder in folders if len(folders) > 1 else []:
+        mse, mean_colour = evaluate(model, _photos(folder))
+        print(f"  {folder}: MSE {mse:.5f} = {mse / mean_colour:.3f}x the mean colour")
     mse, mean_colour = evaluate(model, images)
     print(
         f"{args.agent or 'fresh ' + args.rule}: {model._n_updates} updates, "
@@ -169,6 +178,7 @@ def main() -> None:
     q.add_argument("--rule", default="backprop", choices=["backprop", "critic"])
     q.add_argument("--agent", default=None, help="continue this agent instead of a fresh one")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--save", default=None, help="save the trained model to this zip")
     q.add_argument("--images", default=str(ROOT / "benchmarks" / "images"),
                    help="comma-separated folders of photos")  # fmt: skip
     args = p.parse_args()

@@ -185,18 +185,27 @@ def test_bundled_default_is_an_honest_through_painter(one_thread):
 
 
 @pytest.mark.slow
-def test_torchrun_two_processes(tmp_path):
+def test_torchrun_two_processes_and_exact_resume(tmp_path):
     if shutil.which("torchrun") is None:
         pytest.skip("torchrun not on PATH")
-    out = tmp_path / "dp"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    cmd = ["torchrun", "--standalone", "--nproc_per_node", "2", "--no-python", sys.executable,
-           "-m", "agents.cli.train_agent", "--algo", "through-painter", "--no-progress",
-           *TINY_HP, "--total-timesteps", "16", "--out", str(out), "--seed", "0"]  # fmt: skip
-    subprocess.run(cmd, check=True, env=env, cwd=ROOT, timeout=600)
-    meta = json.loads((out / "agent.json").read_text())
-    assert meta["world_size"] == 2 and meta["num_timesteps"] == 16
-    assert isinstance(load_agent(out), ThroughPainter)
+
+    def run(out: Path, *extra: str) -> None:
+        cmd = ["torchrun", "--standalone", "--nproc_per_node", "2", "--no-python",
+               sys.executable, "-m", "agents.cli.train_agent", "--algo", "through-painter",
+               "--no-progress", *TINY_HP, "--total-timesteps", "32", "--checkpoint-freq", "8",
+               "--out", str(out), "--seed", "0", *extra]  # fmt: skip
+        subprocess.run(cmd, check=True, env=env, cwd=ROOT, timeout=600)
+
+    run(tmp_path / "a")
+    run(tmp_path / "b", "--max-updates", "2")
+    run(tmp_path / "b")
+    meta = json.loads((tmp_path / "a" / "agent.json").read_text())
+    assert meta["world_size"] == 2 and meta["num_timesteps"] == 32
+    a, b = load_agent(tmp_path / "a"), load_agent(tmp_path / "b")
+    assert isinstance(a, ThroughPainter)
+    for k, v in a.policy.state_dict().items():
+        assert torch.equal(v, b.policy.state_dict()[k]), k
 
 
 def test_old_model_based_script_maps_onto_the_trainer():

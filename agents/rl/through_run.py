@@ -226,6 +226,7 @@ def train_run(
         if init_from is not None:
             warm_start(model, init_from)
     per_update = model.batch_size * (model._painting().max_strokes // model._run.k) * world
+    remaining = max(total - model.num_timesteps, 0)
     callbacks: list[Any] = [_StopAfter.make(hours, max_updates)]
     eval_env = None
     if rank == 0:
@@ -242,14 +243,14 @@ def train_run(
             EvalCallback(
                 eval_env,
                 n_eval_episodes=n_eval_episodes,
-                eval_freq=max(eval_freq // per_update, 1),
+                # at least once per session, so best/ always holds an agent
+                eval_freq=max(min(eval_freq // per_update, -(-remaining // per_update)), 1),
                 best_model_save_path=str(out / "best"),
                 deterministic=True,
                 verbose=0,
             ),
         ]
     start, t0 = model.num_timesteps, time.perf_counter()
-    remaining = max(total - model.num_timesteps, 0)
     if remaining > 0:
         model.learn(
             remaining,
