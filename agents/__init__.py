@@ -3,7 +3,7 @@ and Stable-Baselines3 agents trained on ``Painting-v0``.
 
 >>> from agents import GradientConfig, paint_images
 >>> painting = paint_images(painters.load_painter("default"), [target_uint8_64px])[0]
->>> model = agents.load_agent("default")     # SB3 SAC, with model.env_kwargs
+>>> model = agents.load_agent("default")     # an SB3 ThroughPainter, with model.env_kwargs
 """
 
 from typing import TYPE_CHECKING
@@ -18,11 +18,11 @@ from agents.gradient import (
 )
 
 if TYPE_CHECKING:
-    from agents.rl import load_agent, package_agent, train
+    from agents.rl import ThroughPainter, load_agent, package_agent, train
 
 #: SB3 names load on first use: importing stable-baselines3 costs ~1.5 s, which gradient
 #: painting (scripts/paint.py) should not pay.
-_LAZY_RL = ("load_agent", "package_agent", "train")
+_LAZY_RL = ("ThroughPainter", "load_agent", "package_agent", "train")
 
 
 def __getattr__(name: str):
@@ -38,6 +38,7 @@ def __getattr__(name: str):
 __all__ = [
     "GradientConfig",
     "Painting",
+    "ThroughPainter",
     "make_loss",
     "optimise_strokes",
     "paint_images",

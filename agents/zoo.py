@@ -63,6 +63,9 @@ def install(batched: bool = True) -> None:
 
     for name, cls in _extractors().items():
         setattr(em, name, cls)  # names the zoo's eval of policy_kwargs can see
+    from agents.rl.through_painter import ThroughPainter
+
+    zu.ALGOS.setdefault("through-painter", ThroughPainter)  # --algo through-painter
     manager = em.ExperimentManager
     if getattr(manager, "_painting_patched", False):
         manager._painting_batched = batched

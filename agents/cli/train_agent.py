@@ -24,7 +24,12 @@ from painters.cli import fail, first_line, parser
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = parser(__doc__)
-    p.add_argument("--algo", required=True, choices=sorted(ALGOS), help="SB3 algorithm")
+    p.add_argument(
+        "--algo",
+        required=True,
+        choices=[*sorted(ALGOS), "through-painter"],
+        help="SB3 algorithm (through-painter: agents/cli/train_through_painter.py's options)",
+    )
     p.add_argument(
         "--total-timesteps",
         type=int,
@@ -84,6 +89,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    pairs = zip(argv, [*argv[1:], ""], strict=True)
+    if any(
+        a == "--algo=through-painter" or (a, b) == ("--algo", "through-painter") for a, b in pairs
+    ):
+        from agents.cli.train_through_painter import main as through_painter_main
+
+        return through_painter_main(argv)
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

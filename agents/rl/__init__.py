@@ -15,6 +15,7 @@ from agents.rl.callbacks import (
 )
 from agents.rl.features import PaintingCNN
 from agents.rl.loading import bundled_agents, load_agent, package_agent
+from agents.rl.through_painter import ThroughPainter
 from agents.rl.training import (
     ALGOS,
     ENV_ID,
@@ -34,6 +35,7 @@ __all__ = [
     "ImageGridCallback",
     "PaintingCNN",
     "ProgressBarCallback",
+    "ThroughPainter",
     "build_model",
     "bundled_agents",
     "fit_to_budget",

@@ -53,7 +53,7 @@ def _algo_of(zip_path: Path) -> str:
     import zipfile
 
     meta = _meta(zip_path)
-    if meta and meta.get("algo") in ("sac", "td3", "ppo"):
+    if meta and meta.get("algo") in ("sac", "td3", "ppo", "through-painter"):
         return meta["algo"]
     with zipfile.ZipFile(zip_path) as z:
         data = json.loads(z.read("data"))
@@ -218,6 +218,48 @@ def _needs_transpose(env: Any) -> bool:
     return any(is_image_space(s) and not is_image_space_channels_first(s) for s in spaces.values())
 
 
+def _load_through_painter(
+    zip_path: Path, meta: dict[str, Any], env_kwargs: dict[str, Any], device: str
+) -> BaseAlgorithm:
+    """A saved :class:`~agents.rl.through_painter.ThroughPainter`, its pickled zip entries
+    rebuilt from ``agent.json`` and the env (never unpickled)."""
+    import numpy as np
+    from stable_baselines3.common.utils import ConstantSchedule
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecTransposeImage
+
+    from agents.rl.through_painter import ThroughPainter
+    from agents.rl.through_policy import ThroughPainterPolicy, policy_kwargs_of
+    from agents.rl.training import make_env
+
+    hp = meta.get("hyperparams", {})
+    if hp.get("policy", "MultiInputPolicy") not in ThroughPainter.policy_aliases:
+        raise ValueError(f"agent.json: unknown policy {hp.get('policy')!r}; use MultiInputPolicy")
+    size = int(env_kwargs.get("size", 64))
+    env = make_env(target=np.zeros((size, size, 3), np.uint8), **env_kwargs)
+    try:
+        obs_space = VecTransposeImage(DummyVecEnv([lambda: env])).observation_space
+        act_space = env.action_space
+    finally:
+        env.close()
+    known = {
+        "policy_class": ThroughPainterPolicy,
+        "policy_kwargs": policy_kwargs_of(hp),
+        "observation_space": obs_space,
+        "action_space": act_space,
+        "lr_schedule": ConstantSchedule(float(hp.get("learning_rate", 5e-4))),
+    }
+    objects = safe_custom_objects(zip_path, known)
+    try:
+        model = ThroughPainter.load(zip_path, device=device, custom_objects=objects)
+    except (ValueError, KeyError, RuntimeError, EOFError, OSError) as e:
+        raise ValueError(
+            f"cannot load the agent {zip_path} ({_first_line(e)}); its agent.json or "
+            "env_kwargs.json may not match the model, re-package it from its training folder"
+        ) from None
+    model.env_kwargs = env_kwargs
+    return model
+
+
 def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu") -> BaseAlgorithm:
     """An SB3 model with ``model.env_kwargs``: the Painting-v0 kwargs it was trained with, so
     ``gymnasium.make("Painting-v0", target=..., **model.env_kwargs)`` recreates its env.
@@ -242,6 +284,8 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
             '"algo" and "hyperparams"'
         )
     algo = meta.get("algo")
+    if algo == "through-painter":
+        return _load_through_painter(zip_path, meta, env_kwargs, device)
     if algo not in ALGOS:
         raise ValueError(
             f"{zip_path.parent / 'agent.json'}: 'algo' must be one of {', '.join(ALGOS)}, "

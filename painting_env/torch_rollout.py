@@ -1,0 +1,45 @@
+"""``Painting-v0``'s step as differentiable torch functions.
+
+:class:`painting_env.core.PaintingCore` lays its strokes with the same "over" in place and
+without gradients (its fast path); agents that learn *through* the painter
+(``agents.rl.through_painter``) call these functions on tensors that carry gradients and build
+their observations with the env's own encoder
+(:func:`painting_env.observation.encode_observation_torch`), so a training rollout paints and
+sees what the env paints and shows for the same actions (tests check both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from painters.actions import ACTION_DIM, from_env_action_torch
+from painters.compositing import over
+
+
+def lay_strokes(canvas: torch.Tensor, strokes: torch.Tensor) -> torch.Tensor:
+    """One env step's compositing: canvas (B, 3, S, S), strokes (B, k, 4, S, S) straight-alpha
+    RGBA, laid over the canvas in order."""
+    for j in range(strokes.shape[1]):
+        canvas = over(canvas, strokes[:, j])
+    return canvas
+
+
+def paint_step(
+    source: Callable[[torch.Tensor, np.ndarray], torch.Tensor],
+    canvas: torch.Tensor,
+    action: torch.Tensor,
+    indices: np.ndarray | None = None,
+) -> torch.Tensor:
+    """One env step, differentiable through a neural stroke ``source`` (the env's
+    :class:`painting_env.core.StrokeSource`, or any ``(strokes (M, 12), indices (M,)) →
+    (M, 4, S, S)`` callable): env actions (B, 12·k) in [-1, 1] (clipped to the edge, as the env
+    does) → the new canvas (B, 3, S, S). ``indices`` seed stochastic painters' texture."""
+    b, _, s, _ = canvas.shape
+    strokes = from_env_action_torch(action).reshape(-1, ACTION_DIM)
+    if indices is None:
+        indices = np.zeros(len(strokes), np.int64)
+    rgba = source(strokes, indices)
+    return lay_strokes(canvas, rgba.view(b, -1, 4, s, s))
