@@ -21,6 +21,7 @@ from painters.compositing import blank_canvas, from_uint8, over
 from painters.distances import get_distance
 from painters.loading import load_painter, resolve_device
 from painters.renderers.base import DEFAULT_BRUSH
+from painting_env.limits import check_env_numbers
 from painting_env.targets import TargetSet, TargetSource
 
 OBS_MODES = ("dict", "compact")
@@ -124,13 +125,7 @@ class PaintingCore:
         obs_mode: str = "dict",
         random_crop: bool | None = None,
     ) -> None:
-        if int(batch) < 1:
-            raise ValueError(f"num_envs must be at least 1, got {batch}")
-        if int(size) < 8:
-            raise ValueError(f"size must be at least 8 px, got {size}")
-        k = int(strokes_per_step)
-        if k < 1:
-            raise ValueError(f"strokes_per_step must be at least 1, got {strokes_per_step}")
+        batch, size, max_strokes, k = check_env_numbers(batch, size, max_strokes, strokes_per_step)
         if max_strokes is None:
             max_strokes = -(-DEFAULT_MAX_STROKES // k) * k
         if int(max_strokes) < 1 or int(max_strokes) % k:
