@@ -42,6 +42,7 @@ from tqdm import tqdm
 
 import painters
 from agents.animation import frame_indices, write_gif
+from agents.cli import checks
 from agents.export import write_stroke_files
 from agents.gradient import (
     GradientConfig,
@@ -55,9 +56,10 @@ from agents.gradient import (
 )
 from agents.images import ImageError, load_image, resize, save_png
 from agents.palette import parse_palette, to_hex
-from painters.cli import OutputFolder, first_line, parser
+from painters.cli import OutputFolder, first_line, guarded, parser
 from painters.compositing import to_uint8
 from painters.export import Painting, render_painting
+from painters.gif import EvenFrames
 
 DEFAULT_BRUSH = "classic/dry_brush"
 METHODS = ("gradient", "agent", "agent+gradient")
@@ -232,13 +234,19 @@ def size_bounds(args: argparse.Namespace, stroke_scale: float) -> tuple[float, f
     return lo, hi, notes
 
 
+@guarded("neural-paint")
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
     out = OutputFolder(args.out, prefix=".paint-tmp-")
     try:
-        check_image_file(args.image)
+        checks.check_numbers(args)
+        torch.manual_seed(args.seed)
+        torch.set_num_threads(args.threads)
+        header = check_image_file(args.image)
+        if min(header) > 0:
+            checks.check_canvas(*canvas_size(*header, args.grid), args)
+        if args.tensorboard:
+            checks.check_folder(args.tensorboard, "--tensorboard")
         image = load_image(args.image)
         device = painters.resolve_device(args.device)
         painter = painters.load_painter(args.painter, device)
@@ -300,7 +308,7 @@ def _paint_and_write(
 
         writer = SummaryWriter(args.tensorboard)
         writer.add_image("target", target, 0, dataformats="HWC")
-    snapshots: list[np.ndarray] = []
+    snapshots = EvenFrames()  # optimisation.gif's frames, in bounded memory
     total = None if args.method == "agent" else total_steps(cfg, width, height)
     bar = tqdm(total=total, desc="painting", unit="step", disable=args.quiet, file=sys.stderr)
     step = 0
@@ -313,9 +321,10 @@ def _paint_and_write(
         if loss is not None:
             bar.set_postfix(loss=f"{loss:.5f}", refresh=False)
         if ev.get("canvas") is not None:
-            snapshots.append(to_uint8(ev["canvas"][0]))
+            frame = to_uint8(ev["canvas"][0])
+            snapshots.add(frame)
             if writer is not None:
-                writer.add_image("canvas", snapshots[-1], step, dataformats="HWC")
+                writer.add_image("canvas", frame, step, dataformats="HWC")
         if writer is not None and loss is not None:
             writer.add_scalar("loss", loss, step)
 
@@ -413,9 +422,8 @@ def write_outputs(tmp: Path, painting, painter, snapshots, args, palette=None) -
         real = render_painting(product, "mypaint", width=w, height=h, seed=args.seed)
         save_png(real, tmp / "painting_real.png")
     except (OSError, RuntimeError, ImportError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         notes.append(
-            f"note: painting_real.png not written: the real brush is unavailable ({first})"
+            f"note: painting_real.png not written: the real brush is unavailable ({first_line(e)})"
         )
     n = len(painting.actions)
     at = frame_indices(n)
@@ -426,7 +434,7 @@ def write_outputs(tmp: Path, painting, painter, snapshots, args, palette=None) -
     blank = np.full_like(painting.canvas, 255)
     scale = max(1, 128 // min(painting.width, painting.height))
     write_gif([blank, *frames], tmp / "animation.gif", scale=scale)
-    opt = [snapshots[i] for i in frame_indices(len(snapshots), 30)] or [painting.canvas]
+    opt = snapshots.frames(30) or [painting.canvas]
     write_gif(opt, tmp / "optimisation.gif", scale=scale)
     return notes
 
