@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,6 +192,7 @@ class Painting:
             with np.load(p, allow_pickle=False) as z:
                 if "actions" not in z.files:
                     raise StrokesError(f"{p}: no 'actions' array (keys: {', '.join(z.files)})")
+                _check_zip_complete(z.zip, p)
                 _check_npz_rows(z, p)
                 data = {k: z[k] for k in z.files}
         except (StrokesError, LimitError):
@@ -338,6 +341,29 @@ def load_strokes(path: str | os.PathLike) -> Painting:
     if p.suffix.lower() == ".json":
         return Painting.load_json(p)
     raise StrokesError(f"{p}: unknown strokes file type; give a .npz or .json file")
+
+
+def _check_zip_complete(zf: zipfile.ZipFile, p: Path) -> None:
+    """Refuse a zip whose member list does not cover every byte before its central directory:
+    a damaged directory can hide members (``width``, ``height``, ...) without any CRC failing,
+    and a painting would load at the wrong size."""
+    covered = 0
+    fp = zf.fp
+    for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
+        if info.header_offset != covered:
+            break
+        fp.seek(info.header_offset)
+        head = fp.read(30)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            break
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        covered = info.header_offset + 30 + name_len + extra_len + info.compress_size
+        if info.flag_bits & 0x08:  # a data descriptor follows the data
+            covered += 24 if info.file_size >= 0xFFFFFFFF else 16
+    if covered != zf.start_dir:
+        raise StrokesError(
+            f"{p}: not a readable npz file (its zip directory is damaged); save the painting again"
+        )
 
 
 def _check_npz_rows(z: np.lib.npyio.NpzFile, p: Path) -> None:

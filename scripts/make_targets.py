@@ -22,6 +22,7 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
+    from painters.io import first_line
     from painting_env.target_data import DEFAULT_PACKAGES, DEFAULT_WHEELS
 
     p = argparse.ArgumentParser(
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             cache=cache / "decoded",
         )
     except (ValueError, RuntimeError, OSError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        msg = first_line(e)
         print(f"make_targets.py: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -263,7 +263,8 @@ def test_help_shows_defaults_and_every_option_has_help(module, monkeypatch, caps
 def test_console_scripts_point_at_package_mains():
     import importlib
 
-    tomllib = pytest.importorskip("tomllib")
+    import tomllib
+
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["neural-paint"] == "agents.cli.paint:main"
     for target in scripts.values():
@@ -414,7 +415,6 @@ def test_paint_writes_inside_out_so_a_mount_point_works(tmp_path, monkeypatch, c
 
 @pytest.mark.parametrize("method", ["agent", "agent+gradient"])
 def test_paint_agent_methods(tmp_path, method, capsys):
-    pytest.importorskip("agents.agent_painting")
     out = tmp_path / method
     code, err = _paint([COFFEE, "--out", out, "--method", method, *FAST], capsys)
     assert code == 0, err
@@ -454,16 +454,24 @@ def test_bit_flipped_strokes_npz_is_a_clear_error(tmp_path, capsys):
     from painters.export import StrokesError, load_strokes
 
     npz, _ = _saved_painting(tmp_path)
+    painting = load_strokes(npz)
     blob = npz.read_bytes()
-    for offset in range(60, len(blob) - 1, max(1, len(blob) // 40)):
+    for offset in range(0, len(blob) - 1, max(1, len(blob) // 200)):
         damaged = bytearray(blob)
         damaged[offset] ^= 0x10
         bad = tmp_path / "flipped.npz"
         bad.write_bytes(bytes(damaged))
         try:
-            load_strokes(bad)
+            loaded = load_strokes(bad)
         except StrokesError as e:
-            assert "flipped.npz" in str(e) and "\n" not in str(e)
+            error = str(e)
+        else:  # a flip that loads must change nothing (a zip header's date, say)
+            error = None
+            assert np.array_equal(loaded.actions, painting.actions), offset
+            assert (loaded.width, loaded.height, loaded.brush, loaded.info) == (
+                painting.width, painting.height, painting.brush, painting.info
+            ), offset  # fmt: skip
+        assert error is None or ("flipped.npz" in error and "\n" not in error), error
     code, err = _render([bad, "--renderer", "simple", "--out", tmp_path / "x.png"], capsys)
     assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "x.png").exists()
@@ -513,3 +521,340 @@ def test_huge_png_is_too_large_not_corrupt_in_the_env(tmp_path):
     with pytest.raises(ImageError, match=r"too large: 14000x14000 px .*downscale") as e:
         gymnasium.make("Painting-v0", target=str(big))
     assert "corrupt" not in str(e.value)
+
+
+# -- round 2: numbers bounded by the memory they imply, refused early in one line ---------------
+def _cli(main, args, capsys) -> tuple[int, str]:
+    """Run a command's ``main`` in-process: (exit code, stderr), argparse exits included."""
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--grid", "100000"], "--grid must be between 1 and 256"),
+        (["--loss", "nan*mse"], "positive finite number"),
+        (["--loss=-1*mse"], "paints away from the target"),
+        (["--render-size", "1000000"], "--render-size must be between 1 and 16,384"),
+        (["--device", "tpu:9"], "unknown device 'tpu:9'"),
+        (["--tensorboard", "/proc/neural-paint-tb"], "cannot write to --tensorboard"),
+        (["--groups", "5", "--strokes", "2"], "more than --strokes"),
+    ],
+)
+def test_paint_refuses_impossible_numbers_before_painting(tmp_path, capsys, monkeypatch, args,
+                                                           needle):  # fmt: skip
+    import time
+
+    import agents.cli.paint as paint
+
+    def never(*a, **k):
+        raise AssertionError("painted before refusing")
+
+    monkeypatch.setattr(paint, "paint", never)
+    fast = [a for a in FAST if a != "--strokes" and a != "2"] + ["--strokes", "2"]
+    t0 = time.perf_counter()
+    code, err = _cli(paint.main, [COFFEE, "--out", tmp_path / "o", *fast, *args], capsys)
+    _assert_one_line_error(code, err, needle)
+    assert time.perf_counter() - t0 < 20 and not (tmp_path / "o").exists()
+
+
+def test_paint_refuses_an_elongated_image_before_decoding(tmp_path, capsys):
+    long = _png_header_only(tmp_path / "long.png", 10_000, 8)  # a 80000 x 64 px canvas
+    code, err = _paint([long, "--out", tmp_path / "o", *FAST], capsys)
+    _assert_one_line_error(code, err, "80000x64 px", "more than 16384 px", "crop")
+    assert not (tmp_path / "o").exists()
+
+
+def test_paint_disk_full_interrupt_and_sigterm_are_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import agents.cli.paint as paint
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "painting.png").write_bytes(b"earlier painting")
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "strokes.json"))
+
+    monkeypatch.setattr(paint, "write_outputs", full)
+    code, err = _paint([COFFEE, "--out", out, *FAST], capsys)
+    _assert_one_line_error(code, err, "no space left", "free some space")
+    assert sorted(p.name for p in out.iterdir()) == ["painting.png"]
+    assert (out / "painting.png").read_bytes() == b"earlier painting"
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(paint, "write_outputs", interrupt)
+    code, err = _paint([COFFEE, "--out", out, *FAST], capsys)
+    assert code == 130 and err == "neural-paint: interrupted"
+    assert sorted(p.name for p in out.iterdir()) == ["painting.png"]
+
+
+def test_sigterm_removes_the_temporary_folder_and_later_runs_remove_stale_ones(tmp_path):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "o"
+    out.mkdir()
+    dead = out / ".paint-tmp-999999999-x"  # a killed run's (no such process)
+    dead.mkdir()
+    alive = out / f".paint-tmp-{os.getpid()}-y"  # a concurrent run's: kept
+    alive.mkdir()
+    cmd = [sys.executable, "-m", "agents.cli.paint", str(COFFEE), "--out", str(out),
+           "--strokes", "200", "--quiet", "--no-real-fit"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not [p for p in out.glob(f".paint-tmp-{proc.pid}-*")]:
+        time.sleep(0.1)
+    assert not dead.exists() and alive.exists()  # removed before this run made its own
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and err.strip() == "neural-paint: terminated", err
+    assert sorted(p.name for p in out.iterdir()) == [alive.name]
+
+
+def test_exif_orientation_is_applied_where_images_are_read(tmp_path):
+    from PIL import Image
+
+    from painters.images import load_image
+
+    im = Image.new("RGB", (48, 32), "white")
+    im.paste((255, 0, 0), (0, 0, 24, 32))  # left half red, as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    path = tmp_path / "phone.jpg"
+    im.save(path, exif=exif.tobytes(), quality=95)
+    rgb = load_image(path)
+    assert rgb.shape == (48, 32, 3)  # upright: portrait
+    assert rgb[2, 16, 0] > 200 and rgb[2, 16, 1] < 60  # the red half is now on top
+    assert rgb[45, 16, 1] > 200  # and white below
+
+
+def _render_json(tmp_path, doc) -> Path:
+    js = tmp_path / "s.json"
+    js.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    return js
+
+
+@pytest.mark.parametrize(
+    "change, args, needle",
+    [
+        ({"width": 1, "height": 10**6}, [], "painting height (px) must be between 1 and 16,384"),
+        ({"width": "1e400"}, [], "must be a whole number"),
+        ({"width": 10**400}, [], "painting width (px) must be between"),
+        ({}, ["--width", "16384", "--height", "16384"], "more than the"),
+    ],
+)
+def test_render_strokes_bounds_sizes(tmp_path, capsys, change, args, needle):
+    _, js = _saved_painting(tmp_path)
+    text = js.read_text()
+    doc = json.loads(text)
+    doc.update({k: v for k, v in change.items() if v != "1e400"})
+    text = json.dumps(doc)
+    if change.get("width") == "1e400":
+        text = text.replace('"width": 96', '"width": 1e400')
+    code, err = _render([_render_json(tmp_path, text), "--renderer", "simple", "--out",
+                         tmp_path / "x.png", *args], capsys)  # fmt: skip
+    _assert_one_line_error(code, err, needle)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_render_strokes_deep_json_and_huge_npz_are_one_line(tmp_path, capsys):
+    import io
+    import zipfile
+
+    deep = _render_json(tmp_path, "[" * 100_000 + "]" * 100_000)
+    code, err = _render([deep, "--out", tmp_path / "x.png"], capsys)
+    _assert_one_line_error(code, err, "nested too deeply")
+    header = io.BytesIO()  # an npz claiming 10 million strokes (header only)
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (10_000_000, 12)}
+    )
+    big = tmp_path / "big.npz"
+    with zipfile.ZipFile(big, "w") as z:
+        z.writestr("actions.npy", header.getvalue())
+    code, err = _render([big, "--out", tmp_path / "x.png"], capsys)
+    _assert_one_line_error(code, err, "10,000,000 strokes, more than 100,000")
+
+
+def test_env_numbers_are_whole_and_fit_in_memory():
+    import gymnasium
+
+    import painting_env  # noqa: F401
+
+    with pytest.raises(ValueError, match=r"max_strokes=1,000,000,000,000 needs about 43.7 TiB"):
+        gymnasium.make("Painting-v0", max_strokes=10**12)
+    with pytest.raises(ValueError, match="max_strokes must be a whole number, got 2.5"):
+        gymnasium.make("Painting-v0", max_strokes=2.5)
+    with pytest.raises(ValueError, match="size must be between 8 and 16,384"):
+        gymnasium.make("Painting-v0", size=100_000)
+
+
+@pytest.mark.parametrize("key, value", [("hidden", 1e9), ("dabs", 10_000_000), ("size", -1)])
+def test_painter_config_numbers_are_bounded(tmp_path, key, value):
+    import time
+
+    import painters
+
+    folder = _painter_copy(tmp_path)
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["config"][key] = value
+    (folder / "config.json").write_text(json.dumps(cfg))
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=f"config.json: '{key}' must be between"):
+        painters.load_painter(folder)
+    assert time.perf_counter() - t0 < 5
+
+
+def _agent_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "agent"
+    shutil.copytree(DEFAULT_AGENT, folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "file, change, needle",
+    [
+        ("agent.json", {"activation_fn": "NotAThing"}, "activation_fn must be one of"),
+        ("agent.json", {"net_arch": "bogus"}, "net_arch must be a list of layer widths"),
+        ("agent.json", {"optimizer_class": "os.system"}, "optimizer_class must be one of"),
+        ("env_kwargs.json", [1], "must be a JSON object of Painting-v0 keywords"),
+        ("env_kwargs.json", {"size": 100_000}, "size must be between 8 and 16,384"),
+        ("env_kwargs.json", {"max_stroke": 40}, "did you mean 'max_strokes'"),
+    ],
+)
+def test_damaged_agent_folders_are_one_line_errors(tmp_path, file, change, needle):
+    from agents.rl.loading import load_agent
+
+    folder = _agent_copy(tmp_path)
+    if file == "agent.json":
+        meta = json.loads((folder / file).read_text())
+        pk = meta["hyperparams"]["policy_kwargs"]
+        meta["hyperparams"]["policy_kwargs"] = {**(pk if isinstance(pk, dict) else {}), **change}
+        (folder / file).write_text(json.dumps(meta))
+    else:
+        (folder / file).write_text(json.dumps(change))
+    with pytest.raises(ValueError, match=needle) as e:
+        load_agent(folder)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--n-envs", "0"], "--n-envs must be at least 1"),
+        (["--env-kwargs", "[1,2]"], "--env-kwargs must be a JSON object"),
+        (["--env-kwargs", '{"max_stroke": 3}'], "did you mean 'max_strokes'"),
+        (["--env-kwargs", '{"max_strokes": 2.5}'], "max_strokes must be a whole number"),
+        (["--hp", "frobnicate=3"], "unknown SAC hyperparameter 'frobnicate'"),
+        (["--hp", "buffer_size=100000000"], "needs about"),
+        (["--hyperparams", "BAD_YAML"], "is not valid YAML"),
+    ],
+)
+def test_train_agent_refuses_before_creating_anything(tmp_path, capsys, args, needle):
+    from agents.cli.train_agent import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("Painting-v0: {n_envs: [1,\n")
+    args = [str(bad) if a == "BAD_YAML" else a for a in args]
+    out = tmp_path / "run"
+    code, err = _cli(main, ["--algo", "sac", "--out", out, "--total-timesteps", "16", *args],
+                     capsys)  # fmt: skip
+    _assert_one_line_error(code, err, needle)
+    assert not out.exists()
+
+
+def test_make_dataset_refuses_huge_sizes_before_writing(tmp_path, capsys):
+    from painters.cli.make_dataset import main
+
+    out = tmp_path / "data"
+    code, err = _cli(main, ["--out", out, "--num-strokes", "16", "--renderer", "simple",
+                            "--size", "100000", "--no-progress"], capsys)  # fmt: skip
+    _assert_one_line_error(code, err, "--size must be between 8 and 1,024")
+    assert not out.exists()
+
+
+# -- resume: a refused resume touches nothing, an accepted one continues exactly ----------------
+TINY_SAC = dict(
+    n_envs=2, seed=0, device="cpu", env_kwargs={"size": 32, "max_strokes": 4},
+    overrides={"batch_size": 8, "gradient_steps": 1, "learning_starts": 4, "buffer_size": 20,
+               "policy_kwargs": {"net_arch": [8], "features_extractor_kwargs": {
+                   "features_dim": 8, "cnn_channels": [4], "downsample": 4}}},
+    progress_bar=False, image_freq=10_000, eval_freq=16, checkpoint_freq=8,
+)  # fmt: skip
+
+
+def _weights(model) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.policy.state_dict().items()}
+
+
+def test_refused_resume_keeps_saved_results(tmp_path, capsys):
+    from agents.cli.train_agent import main
+    from agents.rl.loading import load_agent
+    from agents.rl.training import train
+
+    torch.set_num_threads(1)
+    out = tmp_path / "sac"
+    train("sac", out, total_timesteps=16, **TINY_SAC)
+    saved = {
+        p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file() and "tb" not in p.parts
+    }
+    code, err = _cli(main, ["--algo", "td3", "--out", out, "--resume", "--total-timesteps", "32",
+                            "--n-envs", "2", "--env-kwargs", '{"size": 32, "max_strokes": 4}',
+                            "--no-progress"], capsys)  # fmt: skip
+    _assert_one_line_error(code, err, "cannot resume")
+    assert {p: p.read_bytes() for p in saved} == saved
+    assert not [p for p in out.rglob("*") if p.is_file() and "tb" not in p.parts and p not in saved]
+    load_agent(out / "best")
+    load_agent(out)
+
+
+def test_resume_after_a_kill_continues_exactly(tmp_path, monkeypatch):
+    """A run killed mid-episode and resumed ends with the same update count and bit-identical
+    weights as one never stopped (the checkpoint holds the random and the env's state)."""
+    from agents.rl import checkpoints
+    from agents.rl.training import train
+
+    torch.set_num_threads(1)
+    whole = train("sac", tmp_path / "a", total_timesteps=48, **TINY_SAC)
+    on_step = checkpoints.CheckpointCallback._on_step
+
+    def killed_at_36(self):
+        if self.num_timesteps >= 36:  # mid-episode (episodes are 8 env steps)
+            raise KeyboardInterrupt
+        return on_step(self)
+
+    monkeypatch.setattr(checkpoints.CheckpointCallback, "_on_step", killed_at_36)
+    with pytest.raises(KeyboardInterrupt):
+        train("sac", tmp_path / "b", total_timesteps=48, **TINY_SAC)
+    monkeypatch.setattr(checkpoints.CheckpointCallback, "_on_step", on_step)
+    resumed = train("sac", tmp_path / "b", total_timesteps=48, resume=True, **TINY_SAC)
+    assert resumed._n_updates == whole._n_updates and resumed.num_timesteps == 48
+    a, b = _weights(whole), _weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", ["sac", "td3", "ppo"])
+def test_stop_and_resume_equals_one_run(tmp_path, algo):
+    from agents.rl.training import train
+
+    torch.set_num_threads(1)
+    kw = dict(TINY_SAC)
+    if algo == "ppo":
+        kw["overrides"] = {"n_steps": 4, "batch_size": 8, "n_epochs": 1,
+                           "policy_kwargs": TINY_SAC["overrides"]["policy_kwargs"]}  # fmt: skip
+    whole = train(algo, tmp_path / "a", total_timesteps=48, **kw)
+    train(algo, tmp_path / "b", total_timesteps=24, **kw)
+    resumed = train(algo, tmp_path / "b", total_timesteps=48, resume=True, **kw)
+    assert resumed._n_updates == whole._n_updates
+    a, b = _weights(whole), _weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -24,9 +24,10 @@ from agents.evaluation import (
     to_markdown,
     write_atomic,
 )
-from painters.cli import fail, first_line, parser
+from painters.cli import fail, first_line, guarded, parser
 
 
+@guarded("evaluate")
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument("--methods", required=True, help="comma-separated: random,gradient,agent:PATH")

@@ -19,7 +19,7 @@ import sys
 import torch
 
 from agents.rl.training import ALGOS, parse_overrides, train
-from painters.cli import fail, first_line, parser
+from painters.cli import fail, first_line, guarded, parser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -83,6 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+@guarded("train_agent")
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads:

@@ -10,6 +10,8 @@ from typing import Any
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from agents.rl.sb3_zip import safe_custom_objects
+from agents.rl.validation import check_env_kwargs, check_policy_kwargs
+from agents.rl.zoo_format import parse_policy_kwargs
 from painters.io import atomic_write_bytes, atomic_write_text, first_line
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
@@ -176,10 +178,16 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
             f"{zip_path.parent / 'agent.json'}: 'algo' must be one of {', '.join(ALGOS)}, "
             f"got {algo!r}"
         )
-    custom = _no_pickle_objects(zip_path, algo, meta, env_kwargs)
+    check_env_kwargs(env_kwargs, str(kw_path))
+    hp = meta.get("hyperparams", {})
+    where = f"{zip_path.parent / 'agent.json'}"
+    if not isinstance(hp, dict):
+        raise ValueError(f"{where}: 'hyperparams' must be a JSON object; re-package the agent")
+    check_policy_kwargs(parse_policy_kwargs(hp.get("policy_kwargs")), f"{where}: policy_kwargs")
     try:
+        custom = _no_pickle_objects(zip_path, algo, meta, env_kwargs)
         model = ALGOS[algo].load(zip_path, device=device, custom_objects=custom)
-    except (ValueError, KeyError, RuntimeError, EOFError, OSError) as e:
+    except (ValueError, KeyError, RuntimeError, EOFError, OSError, TypeError, AssertionError) as e:
         raise ValueError(
             f"cannot load the agent {zip_path} ({first_line(e)}); its agent.json or "
             "env_kwargs.json may not match the model, re-package it from its training folder"

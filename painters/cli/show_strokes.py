@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from painters.cli import parser
+from painters.cli import first_line, guarded, parser
 from painters.io import atomic_write
 
 
@@ -70,6 +70,7 @@ def grid_image(labels: list[str], rows: list[np.ndarray], scale: int = 2, label_
     return img
 
 
+@guarded("show_strokes.py")
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument("--out", required=True, help="PNG file to write")
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         labels, rows, notes = render_rows(a.n, a.seed, names)
     except (ValueError, FileNotFoundError, OSError) as e:
-        print(f"show_strokes.py: error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"show_strokes.py: error: {first_line(e)}", file=sys.stderr)
         return 2
     for note in notes:
         print(f"show_strokes.py: {note}", file=sys.stderr)

@@ -16,7 +16,7 @@ import sys
 
 import torch
 
-from painters.cli import parser
+from painters.cli import first_line, guarded, parser
 from painters.training import TrainConfig, TrainingError, train
 
 KINDS = ("gan", "vae", "supervised", "structured")
@@ -109,6 +109,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     )
 
 
+@guarded("train_painter")
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
     try:
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as e:  # e.g. libmypaint missing for --on-the-fly, CUDA unavailable
         if "MyPaint" not in type(e).__name__ and "CUDA" not in str(e):
             raise
-        print(f"error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"error: {first_line(e)}", file=sys.stderr)
         return 2
     if summary.get("world_size", 1) == 1 or int(__import__("os").environ.get("RANK", "0")) == 0:
         print(json.dumps(summary))
