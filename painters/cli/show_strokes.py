@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.n < 1 or a.scale < 1 or a.seed < 0:
         p.error("--n and --scale must be at least 1 and --seed non-negative")
+    if a.n > 256 or a.scale > 32:
+        p.error("--n must be at most 256 and --scale at most 32 (the grid must fit in memory)")
     names = [s.strip() for s in a.painters.split(",") if s.strip()]
     try:
         labels, rows, notes = render_rows(a.n, a.seed, names)

@@ -38,13 +38,16 @@ CONFIG_BOUNDS: dict[str, int] = {
 OTHER_BOUND = 1 << 16
 
 
-def check_config(config: Any, source: str) -> dict[str, Any]:
+def check_config(
+    config: Any,
+    source: str,
+    fix: str = "re-save the painter (scripts/train_painter.py writes a valid config.json)",
+) -> dict[str, Any]:
     """``config`` (a painter's constructor keywords, from ``config.json``) checked before
     anything is built: a JSON object whose numbers are finite and whose sizes are within
     :data:`CONFIG_BOUNDS`; ``ValueError`` naming the key and the fix otherwise."""
     if not isinstance(config, dict):
         raise ValueError(f"{source}: 'config' must be a JSON object of the painter's settings")
-    fix = "re-save the painter (scripts/train_painter.py writes a valid config.json)"
 
     def check(key: str, value: Any) -> None:
         if isinstance(value, dict):
