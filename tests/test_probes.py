@@ -511,3 +511,27 @@ def test_painter_config_numbers_are_bounded(tmp_path, key, value):
     with pytest.raises(ValueError, match=f"config.json: '{key}' must be between"):
         painters.load_painter(folder)
     assert time.perf_counter() - t0 < 5
+
+
+def test_optimisation_frames_stay_bounded_and_even():
+    from painters.gif import EvenFrames
+
+    frames = EvenFrames(capacity=8)
+    for i in range(1000):  # one frame per optimisation step of a long painting
+        frames.add(i)
+    assert len(frames) <= 9
+    picked = frames.frames(5)
+    assert picked[0] == 0 and picked[-1] == 999 and picked == sorted(picked)
+    steps = np.diff(frames.kept)
+    assert steps.min() == steps.max()  # evenly spaced
+
+
+def test_train_painter_refuses_a_batch_beyond_memory(tmp_path, capsys):
+    from painters.cli.train_painter import main
+
+    out = tmp_path / "p"
+    args = ["--kind", "structured", "--on-the-fly", "--out", out, "--no-progress"]
+    code, err = _cli(main, [*args, "--batch-size", "60000"], capsys)
+    assert code == 2 and "needs about" in err and len(err.splitlines()) == 1
+    code, err = _cli(main, [*args, "--model-config", '{"hidden": 1e9}'], capsys)
+    assert code == 2 and "'hidden' must be between" in err and not out.exists()

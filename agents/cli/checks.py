@@ -67,11 +67,16 @@ def check_canvas(width: int, height: int, args: argparse.Namespace) -> None:
 
 
 def check_folder(path: str | os.PathLike, option: str) -> None:
-    """A folder the run will write into later (e.g. ``--tensorboard``): created now, so a
-    path that cannot be written fails before the painting, not after it."""
+    """A folder the run will write into later (e.g. ``--tensorboard``): made and written to now,
+    then removed again if it was made, so a path that cannot be written fails before the
+    painting, not after it, and a refused run leaves nothing behind."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise LimitError(f"{option} {folder} is a file, not a folder; give a folder path")
+    top = folder
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    made = None if folder.exists() else top
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-test-{os.getpid()}"
@@ -82,3 +87,12 @@ def check_folder(path: str | os.PathLike, option: str) -> None:
         raise LimitError(
             f"cannot write to {option} {folder} ({reason}); choose a folder you can write to"
         ) from None
+    finally:
+        if made is not None:
+            for d in [folder, *folder.parents]:
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
+                if d == made:
+                    break

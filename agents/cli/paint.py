@@ -31,6 +31,7 @@ the real re-render (and of the real-brush fit).
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 import warnings
@@ -422,6 +423,8 @@ def write_outputs(tmp: Path, painting, painter, snapshots, args, palette=None) -
         real = render_painting(product, "mypaint", width=w, height=h, seed=args.seed)
         save_png(real, tmp / "painting_real.png")
     except (OSError, RuntimeError, ImportError) as e:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # a full disk is not a missing brush
         notes.append(
             f"note: painting_real.png not written: the real brush is unavailable ({first_line(e)})"
         )
