@@ -66,7 +66,9 @@ DEFAULT_BRUSH = "classic/dry_brush"
 METHODS = ("gradient", "agent", "agent+gradient")
 #: Strokes of one painting at most: every stroke keeps its painter activations and gradients
 #: while it is optimised, about 0.4 MB each (measured with --groups 1: 500 strokes peak at
-#: 545 MB, 2000 at 1148 MB), so 4000 strokes stay under ~2 GB.
+#: 545 MB, 2000 at 1148 MB, 4000 at 1.9 GB), and the final colour fit is bounded
+#: (agents.gradient.real_brush.MAX_FINISH_ELEMENTS), so 4000 strokes stay at about 2 GB
+#: (a 3:2 photo with the defaults: 2.09 GB peak resident memory). See docs/LIMITS.md.
 MAX_STROKES = 4_000
 #: Images are decoded whole before being resized to the working canvas: larger ones are refused
 #: (PIL's own decompression-bomb threshold) before decoding, with the fix.
@@ -82,7 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--strokes",
         type=int,
         default=200,
-        help=f"total strokes of the painting (at most {MAX_STROKES})",
+        help=f"total strokes of the painting (at most {MAX_STROKES}, about 2 GB of memory)",
     )
     p.add_argument(
         "--method", default="gradient", choices=METHODS, help="how the strokes are found"

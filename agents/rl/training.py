@@ -52,7 +52,7 @@ from agents.rl.zoo_format import (
     reward_scale_of,
     schedule,
 )
-from painters.io import atomic_write_text
+from painters.io import atomic_write_text, first_line
 from painters.limits import whole_number
 
 ENV_ID = "Painting-v0"
@@ -133,8 +133,7 @@ def _read_yaml(p: Path) -> Any:
         with open(p, encoding="utf-8") as f:
             return yaml.safe_load(f) or {}
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{p} is not valid YAML ({reason}); fix the file") from None
+        raise ValueError(f"{p} is not valid YAML ({first_line(e)}); fix the file") from None
 
 
 def _parsed(hp: dict[str, Any]) -> dict[str, Any]:
@@ -344,7 +343,7 @@ def warm_start(model: BaseAlgorithm, source: str | os.PathLike) -> None:
     except RuntimeError as e:
         raise ValueError(
             f"--init-from {source}: its networks differ from this run's policy "
-            f"({str(e).splitlines()[0]}); use the hyperparameters it was trained with"
+            f"({first_line(e)}); use the hyperparameters it was trained with"
         ) from None
     if (
         getattr(src, "log_ent_coef", None) is not None
