@@ -24,7 +24,7 @@ CANVAS_BYTES_PER_PX = 700
 #: Memory per stroke while it is optimised (painter activations and gradients): bytes.
 STROKE_BYTES = 400 * 2**10
 #: Memory per pixel of the real-brush re-render (float RGBA canvas, strokes, PNG): bytes.
-RENDER_BYTES_PER_PX = 40
+RENDER_BYTES_PER_PX = 80
 #: Optimisation steps per group at most (each is a few milliseconds per tile).
 MAX_STEPS = 100_000
 #: CPU threads at most.
