@@ -66,9 +66,9 @@ DEFAULT_BRUSH = "classic/dry_brush"
 METHODS = ("gradient", "agent", "agent+gradient")
 #: Strokes of one painting at most: every stroke keeps its painter activations and gradients
 #: while it is optimised, about 0.4 MB each (measured with --groups 1: 500 strokes peak at
-#: 545 MB, 2000 at 1148 MB, 4000 at 1.9 GB), and the final colour fit is bounded
-#: (agents.gradient.real_brush.MAX_FINISH_ELEMENTS), so 4000 strokes stay at about 2 GB
-#: (a 3:2 photo with the defaults: 2.09 GB peak resident memory). See docs/LIMITS.md.
+#: 545 MB, 2000 at 1148 MB, 4000 at 1.9 GB with --steps 1). 4000 strokes with the defaults
+#: peak at 2.09 GB on a 3:2 photo (96 x 64 canvas) and 2.83 GB on a 2:1 one (128 x 64).
+#: See docs/LIMITS.md.
 MAX_STROKES = 4_000
 #: Images are decoded whole before being resized to the working canvas: larger ones are refused
 #: (PIL's own decompression-bomb threshold) before decoding, with the fix.
@@ -84,7 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--strokes",
         type=int,
         default=200,
-        help=f"total strokes of the painting (at most {MAX_STROKES}, about 2 GB of memory)",
+        help=f"total strokes of the painting (at most {MAX_STROKES}: about 2 GB of memory for "
+        "a 3:2 photo, up to 3 GB for wider ones)",
     )
     p.add_argument(
         "--method", default="gradient", choices=METHODS, help="how the strokes are found"

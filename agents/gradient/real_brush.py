@@ -23,12 +23,6 @@ from painters.io import first_line
 from painters.renderers.base import DEFAULT_BRUSH
 from painters.replaying import replay_windows as composite_windows
 
-#: Coverage-map elements (strokes x canvas pixels) of the final colour fit at most. It needs
-#: about 60 bytes per element at its peak (measured: 4000 strokes on a 128 x 64 canvas, 33M
-#: elements, peaked at 2.45 GB in all); 25M elements keep neural-paint --strokes 4000 within
-#: about 2 GB (a 3:2 photo, 24.6M elements: 2.09 GB). Larger paintings skip the fit.
-MAX_FINISH_ELEMENTS = 25_000_000
-
 
 def real_renderer(size: int, brush: str, seed: int):
     """The MyPaint renderer the re-render will use, or ``None`` (with a warning) when libmypaint
@@ -84,7 +78,7 @@ def finish_colours(
     take too much memory."""
     h, w = target.shape[-2:]
     n = len(local)
-    if n == 0 or n * h * w > MAX_FINISH_ELEMENTS:
+    if n == 0 or n * h * w > 40_000_000:
         return local, None
     k = max(1, int(cfg.finish_scale))
     renderer = real_renderer(TILE * k, cfg.brush, real_seed)
