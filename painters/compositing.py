@@ -56,11 +56,24 @@ def coverage_weights(alphas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     canvas = background · T + Σ_i colour_i · w_i, which makes colours a cheap least-squares fit.
     """
     keep = 1.0 - alphas
-    # transmittance above stroke i: product over later strokes (reverse exclusive cumprod)
-    rev = torch.flip(keep, [1])
-    excl = torch.cumprod(torch.cat([torch.ones_like(rev[:, :1]), rev[:, :-1]], 1), 1)
-    above = torch.flip(excl, [1])
-    return alphas * above, above[:, 0] * keep[:, 0]
+    if alphas.device.type != "cpu" or alphas.requires_grad:
+        # transmittance above stroke i: product over later strokes (reverse exclusive cumprod)
+        rev = torch.flip(keep, [1])
+        excl = torch.cumprod(torch.cat([torch.ones_like(rev[:, :1]), rev[:, :-1]], 1), 1)
+        above = torch.flip(excl, [1])
+        return alphas * above, above[:, 0] * keep[:, 0]
+    # the same products in the same order (CPU cumprod accumulates floats in double) in two
+    # (B, N, H, W) tensors instead of six: 4000 strokes on a 128 x 64 canvas are 130 MB each
+    above = torch.empty_like(keep)
+    wide = torch.float64 if keep.dtype in (torch.float32, torch.float16, torch.bfloat16) else None
+    running = torch.ones_like(keep[:, 0], dtype=wide)
+    for i in range(keep.shape[1] - 1, -1, -1):
+        above[:, i] = running
+        if i:
+            running = running * keep[:, i]
+    background = above[:, 0] * keep[:, 0]
+    del keep
+    return above.mul_(alphas), background
 
 
 def over_numpy(canvas: np.ndarray, stroke: np.ndarray) -> np.ndarray:

@@ -30,6 +30,41 @@ def frame_indices(n: int, max_frames: int = MAX_FRAMES) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, n - 1, k)} | {n - 1})
 
 
+class EvenFrames:
+    """Frames of a sequence of unknown length, evenly spaced, in bounded memory: every
+    ``stride``-th frame is kept, and when more than ``capacity`` are held every other one is
+    dropped and the stride doubles. :meth:`frames` picks ``max_frames`` of them. A long
+    optimisation of a large canvas holds at most ``capacity + 1`` frames, not one per step."""
+
+    def __init__(self, capacity: int = 4 * MAX_FRAMES) -> None:
+        self.capacity = max(2, int(capacity))
+        self.stride = 1
+        self.seen = 0
+        self.kept: list[np.ndarray] = []
+        self.last: np.ndarray | None = None
+
+    def add(self, frame: np.ndarray) -> None:
+        """Offer the next frame (kept when it falls on the stride; the last one always is)."""
+        self.last = frame
+        if self.seen % self.stride == 0:
+            self.kept.append(frame)
+            if len(self.kept) > self.capacity:
+                self.kept = self.kept[::2]
+                self.stride *= 2
+        self.seen += 1
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+    def frames(self, max_frames: int = MAX_FRAMES) -> list[np.ndarray]:
+        """Up to ``max_frames`` of the kept frames, evenly spread (:func:`frame_indices`), the
+        last frame offered included."""
+        kept = list(self.kept)
+        if self.last is not None and (not kept or kept[-1] is not self.last):
+            kept.append(self.last)
+        return [kept[i] for i in frame_indices(len(kept), max_frames)]
+
+
 def write_gif(
     frames: Sequence[np.ndarray],
     path: str | os.PathLike,

@@ -1,9 +1,13 @@
-"""Image files in: the one loader of target images for the env, the painters and the scripts.
+"""Image files in and out: the one loader of target images for the env, the painters and the
+scripts, and the one PNG writer.
 
-Why one loader: the same file must become the same target everywhere. Transparent pixels are
-laid on white (the canvas colour, so what you see is what is painted), 16-bit images are scaled
-to 8 bits (not clipped, which would turn them white) and grayscale is spread to RGB. An
-unreadable file is a one-line :class:`ImageError` before anything is written.
+Why one loader: the same file must become the same target everywhere. The EXIF orientation
+tag is applied (a phone photo stored sideways with "rotate 90°" in its header is painted
+upright, as every viewer shows it), transparent pixels are laid on white (the canvas colour, so
+what you see is what is painted), 16-bit images are scaled to 8 bits (not clipped, which would
+turn them white) and grayscale is spread to RGB. An unreadable file is a one-line
+:class:`ImageError` before anything is written. A PNG on disk is either complete or absent
+(temp file in the same folder, then ``os.replace``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from painters.io import atomic_write
 
 #: Pillow modes holding integers wider than 8 bits (16-bit PNG grayscale, 32-bit int).
 _WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
@@ -25,8 +31,9 @@ class ImageError(ValueError):
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read any Pillow-readable image as uint8 RGB (H, W, 3); one-line ``ImageError`` if not.
 
-    Alpha (RGBA, LA, palette or grayscale transparency) is laid on white; 16-bit samples are
-    scaled to 8 bits (``round(v / 257)``); grayscale becomes three equal channels.
+    The EXIF orientation is applied; alpha (RGBA, LA, palette or grayscale transparency) is
+    laid on white; 16-bit samples are scaled to 8 bits (``round(v / 257)``); grayscale becomes
+    three equal channels.
     """
     p = Path(path)
     if not p.is_file():
@@ -34,7 +41,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     try:
         with Image.open(p) as im:
             im.load()
-            rgb = _to_rgb(im)
+            rgb = _to_rgb(upright(im))
     except Image.DecompressionBombError:
         w, h = _header_size(p)
         raise ImageError(
@@ -48,6 +55,14 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     if rgb.ndim != 3 or min(rgb.shape[:2]) < 1:
         raise ImageError(f"{p} has no pixels; give a non-empty image")
     return np.ascontiguousarray(rgb)
+
+
+def upright(im: Image.Image) -> Image.Image:
+    """``im`` turned as its EXIF orientation tag says (itself when it has none)."""
+    try:
+        return ImageOps.exif_transpose(im) or im
+    except (ValueError, TypeError, OSError, SyntaxError):  # a damaged EXIF block: as stored
+        return im
 
 
 def _header_size(p: Path) -> tuple[int, int]:
@@ -73,3 +88,31 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
         bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
         im = Image.alpha_composite(bg, im)
     return np.array(im.convert("RGB"), dtype=np.uint8)
+
+
+def center_square(image: np.ndarray) -> np.ndarray:
+    """The largest centred square crop: square canvases must not distort the photo."""
+    h, w = image.shape[:2]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    return image[top : top + s, left : left + s]
+
+
+def resize(image: np.ndarray, width: int, height: int | None = None) -> np.ndarray:
+    """Resize uint8 RGB with area averaging when shrinking (no aliasing), bicubic otherwise."""
+    height = width if height is None else height
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image.copy()
+    shrink = width < w and height < h
+    resample = Image.Resampling.BOX if shrink else Image.Resampling.BICUBIC
+    return np.array(Image.fromarray(image).resize((width, height), resample), dtype=np.uint8)
+
+
+def save_png(image: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write uint8 RGB/RGBA (H, W, C) to ``path`` atomically (temp file + ``os.replace``)."""
+    path = Path(path)
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8 or arr.ndim not in (2, 3):
+        raise ValueError(f"save_png needs a uint8 (H, W[, C]) array, got {arr.dtype} {arr.shape}")
+    return atomic_write(path, lambda f: Image.fromarray(arr).save(f, format="PNG"))

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,12 +28,17 @@ import numpy as np
 
 from painters import actions as A
 from painters.io import atomic_write, first_line
+from painters.limits import MAX_SIDE, LimitError, check_memory, image_size, whole_number
 from painters.renderers.base import DEFAULT_BRUSH
 
 FORMAT = "neural-painting/strokes"
 FORMAT_VERSION = 1
 #: Default longest side of a re-render (and of the SVG's display size) when none is given.
 DEFAULT_LONGEST_SIDE = 512
+#: Strokes of one painting at most (25x what neural-paint makes; rendering is linear in it).
+MAX_PAINTING_STROKES = 100_000
+#: Memory per pixel of a re-render (measured: simple discs 74 B, MyPaint 13 B at 3072 x 2048).
+RENDER_BYTES_PER_PX = 80
 
 
 class StrokesError(ValueError):
@@ -70,11 +77,14 @@ class Painting:
 
     def __post_init__(self) -> None:
         self.actions = A.validate_actions(self.actions).reshape(-1, A.ACTION_DIM)
+        if len(self.actions) > MAX_PAINTING_STROKES:
+            raise LimitError(
+                f"painting has {len(self.actions):,} strokes, more than {MAX_PAINTING_STROKES:,}; "
+                "split it into several paintings"
+            )
         for name in ("width", "height"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or int(v) != v or int(v) < 1:
-                raise ValueError(f"painting {name} must be a positive integer (px), got {v!r}")
-            setattr(self, name, int(v))
+            v = whole_number(f"painting {name} (px)", getattr(self, name), low=1, high=MAX_SIDE)
+            setattr(self, name, v)
         s = float(self.stroke_scale)
         if not math.isfinite(s) or s <= 0:
             raise ValueError(f"stroke_scale must be a positive number, got {self.stroke_scale!r}")
@@ -112,8 +122,15 @@ class Painting:
         """(width, height) of a re-render: both given → those; one given (or ``size`` as the
         longer side) → the other from the painting's aspect ratio; nothing → longer side 512."""
         for name, v in (("size", size), ("width", width), ("height", height)):
-            if v is not None and int(v) < 1:
-                raise ValueError(f"{name} must be a positive number of px, got {v}")
+            if v is not None:
+                whole_number(name, v, low=1, high=MAX_SIDE, fix=f"give a {name} in px")
+        w, h = self._output_size(size, width, height)
+        fix = "give a smaller --size, --width or --height"
+        return image_size("re-render", w, h, bytes_per_px=RENDER_BYTES_PER_PX, fix=fix)
+
+    def _output_size(
+        self, size: int | None, width: int | None, height: int | None
+    ) -> tuple[int, int]:
         aspect = self.width / self.height
         if width is not None and height is not None:
             return int(width), int(height)
@@ -175,8 +192,10 @@ class Painting:
             with np.load(p, allow_pickle=False) as z:
                 if "actions" not in z.files:
                     raise StrokesError(f"{p}: no 'actions' array (keys: {', '.join(z.files)})")
+                _check_zip_complete(z.zip, p)
+                _check_npz_rows(z, p)
                 data = {k: z[k] for k in z.files}
-        except StrokesError:
+        except (StrokesError, LimitError):
             raise
         except Exception as e:  # OSError, BadZipFile, bad CRC, zlib.error...: a damaged file
             raise StrokesError(
@@ -204,8 +223,12 @@ class Painting:
             return cls(data["actions"], **kwargs)
         except StrokesError:
             raise
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise StrokesError(f"{p}: {first_line(e)}") from None
+        except RecursionError:
+            raise StrokesError(
+                f"{p}: its 'info' is nested too deeply; save the painting again"
+            ) from None
 
     # -- json --------------------------------------------------------------------------------
     def to_json_dict(self) -> dict:
@@ -256,6 +279,11 @@ class Painting:
         of each stroke are read; ``pixels`` are for convenience)."""
         if not isinstance(d, dict) or not isinstance(d.get("strokes"), list):
             raise StrokesError(f"{source}: expected an object with a 'strokes' list")
+        if len(d["strokes"]) > MAX_PAINTING_STROKES:
+            raise StrokesError(
+                f"{source}: {len(d['strokes']):,} strokes, more than {MAX_PAINTING_STROKES:,}; "
+                "split the painting"
+            )
         names = d.get("action_layout", list(A.ACTION_NAMES))
         _check_names(names, source)
         rows = []
@@ -286,7 +314,7 @@ class Painting:
                 background=tuple(d.get("background", (255, 255, 255))),
                 info=d.get("info", {}) or {},
             )
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise StrokesError(f"{source}: {first_line(e)}") from None
 
     @classmethod
@@ -297,6 +325,11 @@ class Painting:
             d = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise StrokesError(f"{p}: not a readable JSON file ({first_line(e)})") from None
+        except RecursionError:
+            raise StrokesError(
+                f"{p}: JSON nested too deeply to be a strokes file; give one written by "
+                "neural-paint (or the same layout)"
+            ) from None
         return cls.from_json_dict(d, str(p))
 
 
@@ -308,6 +341,48 @@ def load_strokes(path: str | os.PathLike) -> Painting:
     if p.suffix.lower() == ".json":
         return Painting.load_json(p)
     raise StrokesError(f"{p}: unknown strokes file type; give a .npz or .json file")
+
+
+def _check_zip_complete(zf: zipfile.ZipFile, p: Path) -> None:
+    """Refuse a zip whose member list does not cover every byte before its central directory:
+    a damaged directory can hide members (``width``, ``height``, ...) without any CRC failing,
+    and a painting would load at the wrong size."""
+    covered = 0
+    fp = zf.fp
+    for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
+        if info.header_offset != covered:
+            break
+        fp.seek(info.header_offset)
+        head = fp.read(30)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            break
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        covered = info.header_offset + 30 + name_len + extra_len + info.compress_size
+        if info.flag_bits & 0x08:  # a data descriptor follows the data
+            covered += 24 if info.file_size >= 0xFFFFFFFF else 16
+    if covered != zf.start_dir:
+        raise StrokesError(
+            f"{p}: not a readable npz file (its zip directory is damaged); save the painting again"
+        )
+
+
+def _check_npz_rows(z: np.lib.npyio.NpzFile, p: Path) -> None:
+    """Refuse, from the array headers alone, an npz whose arrays would not fit in memory or
+    that holds more than :data:`MAX_PAINTING_STROKES` strokes."""
+    fmt = np.lib.format
+    total = 0
+    for name in z.files:
+        with z.zip.open(f"{name}.npy") as f:
+            version = fmt.read_magic(f)
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read(f)
+        rows = shape[0] if shape else 1
+        if name in ("actions", "local_actions", "windows") and rows > MAX_PAINTING_STROKES:
+            raise StrokesError(
+                f"{p}: {rows:,} strokes, more than {MAX_PAINTING_STROKES:,}; split the painting"
+            )
+        total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+    check_memory(f"{p}", total, "this is not a strokes file neural-paint writes")
 
 
 def stroke_radius(size, width: int, height: int, stroke_scale: float = 1.0) -> np.ndarray:

@@ -113,6 +113,10 @@ def _replay_saved(source, renderer, size, seed, brush, width, height) -> np.ndar
     )
 
 
+#: Strokes :func:`replay_windows` draws at once (each holds its painter activations).
+REPLAY_CHUNK = 512
+
+
 @torch.no_grad()
 def replay_windows(
     painter: torch.nn.Module,
@@ -132,10 +136,16 @@ def replay_windows(
     canvas = blank_canvas(1, (height, width), background, device=dev)[0]
     want = {int(i) for i in frames_at}
     frames = []
-    strokes = _draw(painter, torch.from_numpy(np.asarray(local_actions, np.float32)).to(dev))
-    for i, ((x, y), s) in enumerate(zip(np.asarray(windows).tolist(), strokes, strict=True)):
-        view = canvas[:, y : y + tile, x : x + tile]
-        view.copy_(over(view[None], s[None])[0])
-        if i in want:
-            frames.append(to_uint8(canvas))
+    acts = torch.from_numpy(np.asarray(local_actions, np.float32)).to(dev)
+    places = np.asarray(windows).tolist()
+    if len(places) != len(acts):
+        raise ValueError("replay_windows needs one window per action")
+    for c0 in range(0, len(acts), REPLAY_CHUNK):  # a chunk at a time: bounded memory
+        strokes = _draw(painter, acts[c0 : c0 + REPLAY_CHUNK], c0)
+        chunk = places[c0 : c0 + REPLAY_CHUNK]
+        for i, ((x, y), s) in enumerate(zip(chunk, strokes, strict=True), c0):
+            view = canvas[:, y : y + tile, x : x + tile]
+            view.copy_(over(view[None], s[None])[0])
+            if i in want:
+                frames.append(to_uint8(canvas))
     return to_uint8(canvas), frames

@@ -24,8 +24,6 @@ DEFAULT_MAX_STROKES = 50
 MAX_SIZE = 1024
 #: Most strokes per episode (the env keeps each episode's actions: 48 bytes a stroke a env).
 MAX_STROKES = 10_000
-#: Most sub-envs of one vector env.
-MAX_ENVS = 65_536
 RENDER_MODES = (None, "rgb_array")
 
 

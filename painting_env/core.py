@@ -20,7 +20,8 @@ from painters.actions import ACTION_DIM, from_env_action
 from painters.compositing import blank_canvas, from_uint8, over_in_place
 from painters.distances import NUMPY_DISTANCES, get_distance
 from painters.loading import load_painter, resolve_device
-from painting_env.config import MAX_ENVS, PaintingConfig, check_int
+from painting_env.config import PaintingConfig
+from painting_env.limits import check_env_numbers
 from painting_env.observation import canvas_to_uint8, encode_observation, observation_space
 from painting_env.targets import TargetSet
 
@@ -107,7 +108,10 @@ class PaintingCore:
 
     def __init__(self, batch: int, config: PaintingConfig) -> None:
         self.config = config
-        self.batch = check_int("num_envs", batch, 1, MAX_ENVS)
+        # whole numbers within bounds and the memory they imply within the budget
+        self.batch, *_ = check_env_numbers(
+            batch, config.size, config.max_strokes, config.strokes_per_step
+        )
         self.size, self.k = config.size, config.strokes_per_step
         self.max_strokes = config.max_strokes
         self.obs_mode = config.obs_mode

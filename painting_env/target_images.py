@@ -52,9 +52,12 @@ def decode_rgb(data: bytes | Path, *, alpha: bool = False) -> np.ndarray:
     """Decode image bytes or a file to uint8 RGB (or RGBA with ``alpha``); PIL handles webp."""
     from PIL import Image
 
+    from painters.images import upright
+
     raw = data.read_bytes() if isinstance(data, Path) else data
     with Image.open(io.BytesIO(raw)) as im:
         im.load()
+        im = upright(im)
         if alpha:
             return np.asarray(im.convert("RGBA"))
         if im.mode in ("RGBA", "LA", "P", "PA"):  # flatten transparency onto white

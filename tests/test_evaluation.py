@@ -72,7 +72,6 @@ def test_stroke_grid_layout() -> None:
 
 
 def test_default_painter_beats_drawing_nothing_with_the_real_brush(tmp_path: Path) -> None:
-    pytest.importorskip("painters.renderers.mypaint")
     try:
         painters.get_renderer("mypaint")
     except RuntimeError as e:

@@ -282,8 +282,7 @@ def test_texture_energy_and_two_sample_test_tell_smooth_from_textured() -> None:
 def test_bundled_texture_painters_load_by_name(name: str) -> None:
     from painters.loading import PRETRAINED_DIR
 
-    if not (PRETRAINED_DIR / name / "config.json").is_file():
-        pytest.skip(f"painters/pretrained/{name} is not bundled in this checkout")
+    assert (PRETRAINED_DIR / name / "config.json").is_file(), f"painters/pretrained/{name}"
     m = painters.load_painter(name)
     assert m.kind == name and m.stochastic == (name in STOCHASTIC)
     size = sum(f.stat().st_size for f in (PRETRAINED_DIR / name).iterdir())

@@ -15,6 +15,7 @@ import sys
 
 import torch
 
+from agents.cli.paint import MAX_STROKES
 from agents.evaluation import (
     evaluate,
     list_images,
@@ -24,9 +25,11 @@ from agents.evaluation import (
     to_markdown,
     write_atomic,
 )
-from painters.cli import fail, first_line, parser
+from painters.cli import fail, first_line, guarded, parser
+from painters.limits import whole_number
 
 
+@guarded("evaluate")
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument("--methods", required=True, help="comma-separated: random,gradient,agent:PATH")
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
+        whole_number("--strokes", args.strokes, low=1, high=MAX_STROKES, fix="use fewer strokes")
         images = list_images(args.images)
         for m in methods:  # a bad agent fails before anything is painted
             if m.startswith("agent:"):

@@ -18,9 +18,11 @@ from __future__ import annotations
 import sys
 import time
 
+from painters.cli import guarded, parser
 
+
+@guarded("neural-paint-make-targets")
 def main(argv: list[str] | None = None) -> int:
-    from painters.cli import parser
     from painting_env.target_data import DEFAULT_PACKAGES, DEFAULT_WHEELS
 
     p = parser(__doc__, prog="neural-paint-make-targets")

@@ -38,6 +38,7 @@ the real re-render (and of the real-brush fit).
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 import warnings
@@ -48,6 +49,7 @@ import torch
 
 import painters
 from agents.animation import frame_indices, write_gif
+from agents.cli import checks
 from agents.export import write_stroke_files
 from agents.gradient import (
     GradientConfig,
@@ -63,15 +65,18 @@ from agents.images import ImageError, load_image, resize, save_png
 from agents.paint_defaults import default_method
 from agents.palette import parse_palette, to_hex
 from agents.progress import Progress
-from painters.cli import OutputFolder, first_line, parser
+from painters.cli import OutputFolder, first_line, guarded, parser
 from painters.compositing import to_uint8
 from painters.export import Painting, render_painting
+from painters.gif import EvenFrames
 
 DEFAULT_BRUSH = "classic/dry_brush"
 METHODS = ("gradient", "agent", "agent+gradient")
 #: Strokes of one painting at most: every stroke keeps its painter activations and gradients
 #: while it is optimised, about 0.4 MB each (measured with --groups 1: 500 strokes peak at
-#: 545 MB, 2000 at 1148 MB), so 4000 strokes stay under ~2 GB.
+#: 545 MB, 2000 at 1148 MB, 4000 at 1.9 GB with --steps 1). 4000 strokes with the defaults
+#: peak at 2.09 GB on a 3:2 photo (96 x 64 canvas) and 2.83 GB on a 2:1 one (128 x 64).
+#: See docs/LIMITS.md.
 MAX_STROKES = 4_000
 #: Images are decoded whole before being resized to the working canvas: larger ones are refused
 #: (PIL's own decompression-bomb threshold) before decoding, with the fix.
@@ -87,7 +92,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--strokes",
         type=int,
         default=2000,
-        help=f"total strokes of the painting (at most {MAX_STROKES})",
+        help=f"total strokes of the painting (at most {MAX_STROKES}; gradient painting of "
+        "4000 strokes takes about 2 GB of memory for a 3:2 photo, up to 3 GB for wider ones)",
     )
     p.add_argument(
         "--method",
@@ -253,13 +259,19 @@ def size_bounds(args: argparse.Namespace, stroke_scale: float) -> tuple[float, f
     return lo, hi, notes
 
 
+@guarded("neural-paint")
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
     out = OutputFolder(args.out, prefix=".paint-tmp-")
     try:
-        check_image_file(args.image)
+        checks.check_numbers(args)
+        torch.manual_seed(args.seed)
+        torch.set_num_threads(args.threads)
+        header = check_image_file(args.image)
+        if min(header) > 0:
+            checks.check_canvas(*canvas_size(*header, args.grid), args)
+        if args.tensorboard:
+            checks.check_folder(args.tensorboard, "--tensorboard")
         image = load_image(args.image)
         device = painters.resolve_device(args.device)
         painter = painters.load_painter(args.painter, device)
@@ -321,7 +333,7 @@ def _paint_and_write(
 
         writer = SummaryWriter(args.tensorboard)
         writer.add_image("target", target, 0, dataformats="HWC")
-    snapshots: list[np.ndarray] = []
+    snapshots = EvenFrames()  # optimisation.gif's frames, in bounded memory
     progress = Progress(disable=args.quiet)
     step = 0
 
@@ -331,9 +343,10 @@ def _paint_and_write(
         progress.event(ev)
         loss = ev.get("loss", ev.get("mse"))
         if ev.get("canvas") is not None:
-            snapshots.append(to_uint8(ev["canvas"][0]))
+            frame = to_uint8(ev["canvas"][0])
+            snapshots.add(frame)
             if writer is not None:
-                writer.add_image("canvas", snapshots[-1], step, dataformats="HWC")
+                writer.add_image("canvas", frame, step, dataformats="HWC")
         if writer is not None and loss is not None:
             writer.add_scalar("loss", loss, step)
 
@@ -417,13 +430,15 @@ def write_outputs(
             real = render_painting(product, "mypaint", width=w, height=h, seed=args.seed)
             save_png(real, tmp / "painting_real.png")
         except (OSError, RuntimeError, ImportError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise  # a full disk is not a missing brush
             notes.append(
-                f"note: painting_real.png not written: the real brush is unavailable ({first})"
+                "note: painting_real.png not written: the real brush is unavailable "
+                f"({first_line(e)})"
             )
     with progress.task("animation"):
-        if args.method == "agent" and snapshots:  # the canvas after each agent step: no replay
-            frames = [snapshots[i] for i in frame_indices(len(snapshots))] + [painting.canvas]
+        if args.method == "agent" and len(snapshots):  # the canvas after each agent step
+            frames = [*snapshots.frames(), painting.canvas]
         else:
             _, frames = composite_windows(
                 painter, painting.local_actions, painting.windows, painting.width,
@@ -432,7 +447,7 @@ def write_outputs(
         blank = np.full_like(painting.canvas, 255)
         scale = max(1, 128 // min(painting.width, painting.height))
         write_gif([blank, *frames], tmp / "animation.gif", scale=scale)
-        opt = [snapshots[i] for i in frame_indices(len(snapshots), 30)] or [painting.canvas]
+        opt = snapshots.frames(30) or [painting.canvas]
         write_gif(opt, tmp / "optimisation.gif", scale=scale)
     return notes
 

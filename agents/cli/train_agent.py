@@ -19,7 +19,7 @@ import sys
 import torch
 
 from agents.rl.training import ALGOS, parse_overrides, train
-from painters.cli import fail, first_line, parser
+from painters.cli import fail, first_line, guarded, parser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -88,6 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+@guarded("train_agent")
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     pairs = zip(argv, [*argv[1:], ""], strict=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from agents.gradient.config import Loss
@@ -26,6 +28,11 @@ def make_loss(spec: str = "mse", *, perceptual: torch.nn.Module | None = None) -
             raise ValueError(
                 f"bad weight {weight!r} in loss {spec!r}; write e.g. '0.5*ssim'"
             ) from None
+        if not math.isfinite(w) or w <= 0:
+            raise ValueError(
+                f"weight {weight!r} in loss {spec!r} must be a positive finite number (a "
+                "negative one paints away from the target); write e.g. '0.5*ssim'"
+            )
         if name == "perceptual":
             if perceptual is None:
                 raise ValueError(

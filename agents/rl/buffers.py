@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from painters.io import atomic_write
+from painters.io import atomic_write, first_line
 
 #: Per-transition arrays of SB3's ReplayBuffer / DictReplayBuffer (dict ones hold one per key).
 ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
@@ -59,7 +59,7 @@ def load_replay_buffer(buffer: Any, path: str | os.PathLike) -> None:
         with np.load(p, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except Exception as e:  # OSError, BadZipFile, zlib.error, bad CRC, ...: a damaged file
-        raise ValueError(f"cannot read the replay buffer {p} ({_first_line(e)}); {fix}") from None
+        raise ValueError(f"cannot read the replay buffer {p} ({first_line(e)}); {fix}") from None
     try:
         pos, full, size = int(data["pos"]), bool(data["full"]), int(data["buffer_size"])
     except (KeyError, TypeError, ValueError):
@@ -93,8 +93,3 @@ def load_replay_buffer(buffer: Any, path: str | os.PathLike) -> None:
         buffer.pos, buffer.full = pos, full
     else:
         buffer.pos, buffer.full = keep % buffer.buffer_size, keep == buffer.buffer_size
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__

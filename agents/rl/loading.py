@@ -9,7 +9,10 @@ from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from painters.io import atomic_write_bytes, atomic_write_text
+from agents.rl.sb3_zip import safe_custom_objects
+from agents.rl.validation import check_env_kwargs, check_policy_kwargs
+from agents.rl.zoo_format import parse_policy_kwargs
+from painters.io import atomic_write_bytes, atomic_write_text, first_line
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 
@@ -75,84 +78,12 @@ def _meta(zip_path: Path) -> dict[str, Any] | None:
                 meta = json.loads(f.read_text())
             except (OSError, UnicodeDecodeError, ValueError) as e:
                 raise ValueError(
-                    f"{f} is not valid JSON ({_first_line(e)}); re-train or re-package the agent"
+                    f"{f} is not valid JSON ({first_line(e)}); re-train or re-package the agent"
                 ) from None
             if not isinstance(meta, dict):
                 raise ValueError(f"{f} must hold a JSON object; re-train or re-package the agent")
             return meta
     return None
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
-#: Entries of an SB3 zip that only describe the last rollout; a loaded model starts afresh.
-TRANSIENT = (
-    "_last_obs",
-    "_last_episode_starts",
-    "_last_original_obs",
-    "ep_info_buffer",
-    "ep_success_buffer",
-)
-
-
-def serialized_keys(
-    zip_path: str | os.PathLike, fix: str = "re-train it or copy it again"
-) -> list[str]:
-    """Names of the cloudpickled entries of an SB3 zip's ``data`` (read as JSON, not
-    unpickled); ``ValueError`` naming the file and ``fix`` when it is not a readable model zip."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(zip_path) as z:
-            data = json.loads(z.read("data"))
-    except Exception as e:  # BadZipFile, KeyError, zlib.error, bad CRC, JSON: a damaged file
-        raise ValueError(
-            f"{zip_path} is not a readable SB3 model zip ({_first_line(e)}); {fix}"
-        ) from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{zip_path} is not an SB3 model zip (no JSON object inside); {fix}")
-    return [k for k, v in data.items() if isinstance(v, dict) and ":serialized:" in v]
-
-
-def safe_custom_objects(zip_path: str | os.PathLike, known: dict[str, Any]) -> dict[str, Any]:
-    """``custom_objects`` for SB3's ``load`` that replace *every* pickled entry of the zip (and
-    the structural ones even when stored as plain JSON): ``known`` values where given, ``None``
-    otherwise. With it SB3 unpickles nothing (its tensors load with ``weights_only=True``)."""
-    objects = {k: known.get(k) for k in serialized_keys(zip_path)}
-    objects.update(known)
-    return objects
-
-
-def resume_model(
-    checkpoint: str | os.PathLike,
-    fresh: BaseAlgorithm,
-    env: Any,
-    *,
-    device: Any = "cpu",
-    tensorboard_log: str | None = None,
-) -> BaseAlgorithm:
-    """The training state of ``checkpoint`` (an SB3 zip written by training) on ``env``, without
-    unpickling it: every pickled entry (policy class and kwargs, spaces, schedules, buffer class,
-    action noise) is taken from ``fresh``, a model just built from this run's hyperparameters;
-    the last rollout's observations and episode statistics start afresh. ``ValueError`` with the
-    fix when the file is damaged or does not match the hyperparameters.
-    """
-    path = Path(checkpoint)
-    fix = "delete it (or the whole checkpoints/ folder) to start over, or drop --resume"
-    objects = {
-        k: None if k in TRANSIENT else getattr(fresh, k, None) for k in serialized_keys(path, fix)
-    }
-    for key in ("policy_class", "policy_kwargs", "observation_space", "action_space"):
-        objects[key] = getattr(fresh, key)
-    try:
-        return type(fresh).load(
-            path, env=env, device=device, tensorboard_log=tensorboard_log, custom_objects=objects
-        )
-    except Exception as e:  # damaged zip members, mismatched state dicts or spaces
-        raise ValueError(f"cannot resume from {path} ({_first_line(e)}); {fix}") from None
 
 
 def _no_pickle_objects(
@@ -274,7 +205,7 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
     try:
         env_kwargs: dict[str, Any] = json.loads(kw_path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise ValueError(f"{kw_path} is not valid JSON ({_first_line(e)})") from None
+        raise ValueError(f"{kw_path} is not valid JSON ({first_line(e)})") from None
     meta = _meta(zip_path)
     if meta is None:
         raise ValueError(
@@ -291,12 +222,18 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
             f"{zip_path.parent / 'agent.json'}: 'algo' must be one of {', '.join(ALGOS)}, "
             f"got {algo!r}"
         )
-    custom = _no_pickle_objects(zip_path, algo, meta, env_kwargs)
+    check_env_kwargs(env_kwargs, str(kw_path))
+    hp = meta.get("hyperparams", {})
+    where = f"{zip_path.parent / 'agent.json'}"
+    if not isinstance(hp, dict):
+        raise ValueError(f"{where}: 'hyperparams' must be a JSON object; re-package the agent")
+    check_policy_kwargs(parse_policy_kwargs(hp.get("policy_kwargs")), f"{where}: policy_kwargs")
     try:
+        custom = _no_pickle_objects(zip_path, algo, meta, env_kwargs)
         model = ALGOS[algo].load(zip_path, device=device, custom_objects=custom)
-    except (ValueError, KeyError, RuntimeError, EOFError, OSError) as e:
+    except (ValueError, KeyError, RuntimeError, EOFError, OSError, TypeError, AssertionError) as e:
         raise ValueError(
-            f"cannot load the agent {zip_path} ({_first_line(e)}); its agent.json or "
+            f"cannot load the agent {zip_path} ({first_line(e)}); its agent.json or "
             "env_kwargs.json may not match the model, re-package it from its training folder"
         ) from None
     model.env_kwargs = env_kwargs

@@ -15,7 +15,6 @@ import copy
 import importlib.util
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,9 @@ from agents.rl.callbacks import (
     painting_grid,
     run_episode,
 )
+from agents.rl.checkpoints import CheckpointCallback, resume_run, save_model
 from agents.rl.features import PaintingCNN
+from agents.rl.validation import check_env_kwargs, check_hyperparams
 from agents.rl.wrappers import VecScaleReward  # noqa: F401  (re-exported, used by old code)
 from agents.rl.zoo_format import (
     apply_vec_env_wrappers,
@@ -51,7 +52,8 @@ from agents.rl.zoo_format import (
     reward_scale_of,
     schedule,
 )
-from painters.io import atomic_write, atomic_write_bytes, atomic_write_text
+from painters.io import atomic_write_text, first_line
+from painters.limits import whole_number
 
 ENV_ID = "Painting-v0"
 ALGOS: dict[str, type[BaseAlgorithm]] = {"sac": SAC, "td3": TD3, "ppo": PPO}
@@ -72,8 +74,6 @@ RUN_KEYS = (
     "through_painter_synthetic",
     "init_from",
 )
-#: The checkpoint's replay buffer: plain arrays (agents.rl.buffers), never a pickle.
-REPLAY_BUFFER_NAME = "latest_replay_buffer.npz"
 #: Env kwargs that name the images; they are per run, so they are not saved with the agent.
 TARGET_KEYS = ("target", "targets")
 
@@ -115,8 +115,7 @@ def load_hyperparams(
             raise FileNotFoundError(
                 f"no hyperparameter file at {p}; give a YAML file (see agents/hyperparams/)"
             )
-        with open(p) as f:
-            extra = yaml.safe_load(f) or {}
+        extra = _read_yaml(p)
         if not isinstance(extra, dict):
             raise ValueError(f"{p} must hold a mapping of hyperparameters")
         extra = _parsed(extra.get(env_id, extra))
@@ -126,6 +125,15 @@ def load_hyperparams(
     if overrides:
         hp = _merge(hp, overrides)
     return hp
+
+
+def _read_yaml(p: Path) -> Any:
+    """A YAML file's content (safe loader); ``ValueError`` naming the file when malformed."""
+    try:
+        with open(p, encoding="utf-8") as f:
+            return yaml.safe_load(f) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
+        raise ValueError(f"{p} is not valid YAML ({first_line(e)}); fix the file") from None
 
 
 def _parsed(hp: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +155,12 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
         parts = key.strip().split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(value)
+            if not isinstance(node, dict):
+                raise ValueError(f"override {pair!r} sets a key inside {part!r}, a value")
+        try:
+            node[parts[-1]] = yaml.safe_load(value)
+        except (yaml.YAMLError, RecursionError):
+            raise ValueError(f"override {pair!r}: the value is not valid YAML") from None
     return out
 
 
@@ -255,6 +268,8 @@ def policy_kwargs_for(hp: dict[str, Any]) -> dict[str, Any]:
     policy_kwargs = copy.deepcopy(parse_policy_kwargs(hp.get("policy_kwargs")))
     if isinstance(policy_kwargs.get("activation_fn"), str):
         policy_kwargs["activation_fn"] = getattr(torch.nn, policy_kwargs["activation_fn"])
+    if isinstance(policy_kwargs.get("optimizer_class"), str):
+        policy_kwargs["optimizer_class"] = getattr(torch.optim, policy_kwargs["optimizer_class"])
     name = policy_kwargs.get("features_extractor_class", "PaintingCNN")
     extractors = _extractors()
     if name not in extractors:
@@ -311,58 +326,6 @@ def _write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def save_model(model: BaseAlgorithm, path: Path) -> None:
-    """``model.save`` to a temp file, then an atomic rename (a kill never leaves half a zip)."""
-    atomic_write(path, model.save, fsync=True)
-
-
-class CheckpointCallback(BaseCallback):
-    """Every ``freq`` env steps, saves ``checkpoints/latest.zip`` (+ the replay buffer for
-    off-policy algorithms) atomically, replacing the previous one: enough to resume after a
-    kill without filling the disk with gigabyte-sized buffers. With ``keep`` > 0 the last
-    ``keep`` models are also kept as ``step_<env steps>.zip`` (no buffers), for
-    :mod:`agents.rl.averaging`.
-    """
-
-    def __init__(
-        self, folder: Path, freq: int, save_replay_buffer: bool = True, keep: int = 0
-    ) -> None:
-        super().__init__()
-        self.folder, self.freq, self.save_replay_buffer = (
-            Path(folder),
-            int(freq),
-            save_replay_buffer,
-        )
-        self.keep = int(keep)
-        self._next = self.freq
-
-    def _init_callback(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._next = (self.num_timesteps // self.freq + 1) * self.freq
-
-    def save(self) -> None:
-        """Write the checkpoint now (buffer first, so a model zip always has a matching buffer)."""
-        if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
-            from agents.rl.buffers import save_replay_buffer
-
-            save_replay_buffer(self.model.replay_buffer, self.folder / REPLAY_BUFFER_NAME)
-        save_model(self.model, self.folder / "latest.zip")
-        if self.keep > 0:
-            data = (self.folder / "latest.zip").read_bytes()
-            atomic_write_bytes(self.folder / f"step_{self.num_timesteps:010d}.zip", data)
-            for old in sorted(self.folder.glob("step_*.zip"))[: -self.keep]:
-                old.unlink()
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            self.save()
-            self._next = (self.num_timesteps // self.freq + 1) * self.freq
-        return True
-
-    def _on_training_end(self) -> None:
-        self.save()
-
-
 def warm_start(model: BaseAlgorithm, source: str | os.PathLike) -> None:
     """Copy the networks (and SAC's learned entropy coefficient) of the agent ``source`` into
     ``model``, a model just built for a new run. ``ValueError`` naming the fix when the two
@@ -380,7 +343,7 @@ def warm_start(model: BaseAlgorithm, source: str | os.PathLike) -> None:
     except RuntimeError as e:
         raise ValueError(
             f"--init-from {source}: its networks differ from this run's policy "
-            f"({str(e).splitlines()[0]}); use the hyperparameters it was trained with"
+            f"({first_line(e)}); use the hyperparameters it was trained with"
         ) from None
     if (
         getattr(src, "log_ent_coef", None) is not None
@@ -400,27 +363,11 @@ def _resume(
     device: Any,
     out: Path,
     verbose: int,
-) -> BaseAlgorithm:
-    """The checkpointed model and its replay buffer, rebuilt from this run's hyperparameters
-    and plain arrays (:func:`agents.rl.loading.resume_model`): nothing is unpickled, so a
-    replay buffer pickled by an older version is left unread."""
-    from agents.rl.buffers import load_replay_buffer
-    from agents.rl.loading import resume_model
-
+) -> tuple[BaseAlgorithm, dict[str, Any] | None]:
+    """The checkpointed run and its random state (:func:`agents.rl.checkpoints.resume_run`),
+    rebuilt on a model made from this run's hyperparameters: nothing is unpickled."""
     fresh = build_model(algo, env, hp, seed=seed, device=device, verbose=verbose)
-    model = resume_model(ckpt, fresh, env, device=device, tensorboard_log=str(out / "tb"))
-    del fresh
-    buf = ckpt.with_name(REPLAY_BUFFER_NAME)
-    if getattr(model, "replay_buffer", None) is not None:
-        if buf.is_file():
-            load_replay_buffer(model.replay_buffer, buf)
-        elif ckpt.with_name("latest_replay_buffer.pkl").is_file():
-            print(
-                f"note: not loading {ckpt.with_name('latest_replay_buffer.pkl')} (pickled, which "
-                "could run code); resuming with an empty replay buffer",
-                file=sys.stderr,
-            )
-    return model
+    return resume_run(ckpt, fresh, env, device=device, tensorboard_log=str(out / "tb"))
 
 
 def _train_through_painter(
@@ -507,29 +454,54 @@ def train(
 
     algo = _check_algo(algo)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; give a folder path")
     hp = load_hyperparams(algo, hyperparams, overrides)
-    n_envs = int(n_envs or hp.get("n_envs", 8))
-    total = int(hp.get("n_timesteps", 100_000) if total_timesteps is None else total_timesteps)
-    tp_steps = int(
+    n_envs = whole_number("--n-envs", hp.get("n_envs", 8) if n_envs is None else n_envs, low=1)
+    total = whole_number(
+        "--total-timesteps",
+        hp.get("n_timesteps", 100_000) if total_timesteps is None else total_timesteps,
+        low=0,
+    )
+    tp_steps = whole_number(
+        "--through-painter-steps",
         hp.get("through_painter_steps", 0)
         if through_painter_steps is None
-        else through_painter_steps
+        else through_painter_steps,
+        low=0,
     )
     hp["through_painter_steps"] = tp_steps
     if init_from is not None:
         hp["init_from"] = str(init_from)  # recorded in agent.json
-    if n_envs < 1 or total < 0 or (total == 0 and tp_steps == 0):
-        raise ValueError(
-            "--n-envs and --total-timesteps must be positive (0 timesteps only with "
-            "--through-painter-steps)"
-        )
+    if total == 0 and tp_steps == 0:
+        raise ValueError("--total-timesteps must be positive (0 only with --through-painter-steps)")
+    check_env_kwargs(hp.get("env_kwargs") or {}, "the hyperparameters' env_kwargs", n_envs)
+    check_env_kwargs(env_kwargs or {}, "--env-kwargs", n_envs)
+    kwargs = {**(hp.get("env_kwargs") or {}), **(env_kwargs or {})}
+    check_env_kwargs(kwargs, "env_kwargs", n_envs)
+    check_hyperparams(ALGOS[algo], hp, kwargs, RUN_KEYS)
     hp = fit_to_budget(algo, hp, max(total, 1), n_envs)
     hp["n_envs"], hp["n_timesteps"] = n_envs, total
-    kwargs = {**(hp.get("env_kwargs") or {}), **(env_kwargs or {})}
     hp["env_kwargs"] = kwargs
     train_kwargs, eval_kwargs = split_targets(kwargs)
     dev = resolve_device(device)
     set_random_seed(seed)
+    # everything that can be refused is built before anything is written into out
+    env = make_vec_env(n_envs, seed=seed, device=str(dev), **train_kwargs)
+    env = apply_vec_env_wrappers(env, hp)
+    ckpt, state = out / "checkpoints" / "latest.zip", None
+    if resume and ckpt.is_file():
+        model, state = _resume(ckpt, algo, env, hp, seed=seed, device=dev, out=out, verbose=verbose)
+        remaining = max(total - model.num_timesteps, 0)
+    else:
+        if resume and verbose:
+            print(f"no checkpoint at {ckpt}; starting a new run")
+        model = build_model(
+            algo, env, hp, seed=seed, device=dev, tensorboard_log=str(out / "tb"), verbose=verbose
+        )
+        if init_from is not None:
+            warm_start(model, init_from)
+        remaining = total
     out.mkdir(parents=True, exist_ok=True)
     (out / "best").mkdir(exist_ok=True)
     saved_kwargs = agent_env_kwargs(kwargs)
@@ -546,21 +518,6 @@ def train(
     _write_json(out / "best" / "agent.json", meta)  # lets load_agent read best/ mid-run
     if not (out / "agent.json").is_file():
         _write_json(out / "agent.json", meta)
-    env = make_vec_env(n_envs, seed=seed, device=str(dev), **train_kwargs)
-    env = apply_vec_env_wrappers(env, hp)
-    ckpt = out / "checkpoints" / "latest.zip"
-    if resume and ckpt.is_file():
-        model = _resume(ckpt, algo, env, hp, seed=seed, device=dev, out=out, verbose=verbose)
-        remaining = max(total - model.num_timesteps, 0)
-    else:
-        if resume and verbose:
-            print(f"no checkpoint at {ckpt}; starting a new run")
-        model = build_model(
-            algo, env, hp, seed=seed, device=dev, tensorboard_log=str(out / "tb"), verbose=verbose
-        )
-        if init_from is not None:
-            warm_start(model, init_from)
-        remaining = total
 
     preview_env = make_env(**eval_kwargs)
     eval_env = make_vec_env(1, seed=seed + 10_000, device=str(dev), **eval_kwargs)
@@ -570,7 +527,6 @@ def train(
     callbacks: list[BaseCallback] = [
         EpisodeDistanceCallback(reward_scale=reward_scale),
         ImageGridCallback(preview_env, freq=image_freq, seed=seed),
-        CheckpointCallback(out / "checkpoints", checkpoint_freq, keep=keep_checkpoints),
         EvalCallback(
             eval_env,
             n_eval_episodes=n_eval_episodes,
@@ -580,6 +536,12 @@ def train(
             verbose=0,
         ),
     ]
+    # last: on a resume it restores the random state after the others have started
+    callbacks.append(
+        CheckpointCallback(
+            out / "checkpoints", checkpoint_freq, keep=keep_checkpoints, resume_state=state
+        )
+    )
     if progress_bar:
         callbacks.append(ProgressBarCallback(remaining))
     start_steps, t0 = model.num_timesteps, time.perf_counter()

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from painters.cli import parser
+from painters.cli import first_line, guarded, parser
 from painters.evaluation import evaluate_painter, save_json
 from painters.loading import load_painter
 
@@ -43,6 +43,7 @@ def summary_line(name: str, res: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+@guarded("evaluate_painter")
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument(
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         except RuntimeError as e:  # libmypaint missing: its message names the apt packages
-            print(f"error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+            print(f"error: {first_line(e)}", file=sys.stderr)
             return 2
         res["painter"] = name
         res["kind"] = painter.kind

@@ -13,9 +13,32 @@ from __future__ import annotations
 import sys
 import time
 
-from painters.cli import parser
+from painters.cli import fail, first_line, guarded, parser
+from painters.limits import check_memory, whole_number
+
+PROG = "make_dataset.py"
+#: Bytes per stroke of a shard being rendered and compressed (uint8 RGBA, float render, zlib).
+BYTES_PER_STROKE_PX = 20
 
 
+def check_request(num_strokes: int, size: int, workers: int, shard_size: int | None) -> None:
+    """The numbers of the request against the memory of the shards being written at once."""
+    from painters.data.shards import auto_shard_size
+
+    whole_number("--num-strokes", num_strokes, low=1, high=10**9)
+    whole_number("--size", size, low=8, high=1024, fix="use a smaller --size (strokes are 64 px)")
+    whole_number("--workers", workers, low=1, high=256, fix="use fewer --workers")
+    if shard_size is not None:
+        whole_number("--shard-size", shard_size, low=1, high=10**7)
+    shard = auto_shard_size(num_strokes) if shard_size is None else shard_size
+    check_memory(
+        f"{workers} shard(s) of {min(shard, num_strokes):,} strokes of {size} px",
+        workers * min(shard, num_strokes) * size * size * BYTES_PER_STROKE_PX,
+        "use a smaller --size, --shard-size or fewer --workers",
+    )
+
+
+@guarded(PROG)
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument("--out", required=True, help="output folder (created if missing)")
@@ -44,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
+        check_request(a.num_strokes, a.size, a.workers, a.shard_size)
         manifest = write_shards(
             a.out,
             a.num_strokes,
@@ -56,9 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not a.no_progress,
         )
     except (ValueError, MyPaintUnavailable, OSError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"make_dataset.py: error: {msg}", file=sys.stderr)
-        return 2
+        return fail(PROG, first_line(e))
     except KeyboardInterrupt:
         print("make_dataset.py: interrupted; rerun the same command to finish", file=sys.stderr)
         return 130

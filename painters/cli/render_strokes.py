@@ -15,9 +15,12 @@ from __future__ import annotations
 import sys
 import time
 
-from painters.cli import parser
+from painters.cli import fail, first_line, guarded, parser
+
+PROG = "render_strokes.py"
 
 
+@guarded(PROG)
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument("strokes", help="strokes.npz or strokes.json of a painting")
@@ -47,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.gif is not None and not a.gif.lower().endswith(".gif"):
         p.error(f"--gif must be a .gif file, got {a.gif}")
 
-    from agents.images import save_png
     from painters.export import load_strokes, render_painting
+    from painters.images import save_png
     from painters.renderers.mypaint import MyPaintUnavailable
 
     t0 = time.perf_counter()
@@ -68,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         save_png(image, a.out)
     except (ValueError, FileNotFoundError, MyPaintUnavailable, OSError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"render_strokes.py: error: {msg}", file=sys.stderr)
-        return 2
+        return fail(PROG, first_line(e))
     dt = time.perf_counter() - t0
     extra = f" and {a.gif}" if a.gif else ""
     print(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from painters.cli import parser
+from painters.cli import first_line, guarded, parser
 from painters.io import atomic_write
 
 
@@ -70,6 +70,7 @@ def grid_image(labels: list[str], rows: list[np.ndarray], scale: int = 2, label_
     return img
 
 
+@guarded("show_strokes.py")
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument("--out", required=True, help="PNG file to write")
@@ -80,11 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.n < 1 or a.scale < 1 or a.seed < 0:
         p.error("--n and --scale must be at least 1 and --seed non-negative")
+    if a.n > 256 or a.scale > 32:
+        p.error("--n must be at most 256 and --scale at most 32 (the grid must fit in memory)")
     names = [s.strip() for s in a.painters.split(",") if s.strip()]
     try:
         labels, rows, notes = render_rows(a.n, a.seed, names)
     except (ValueError, FileNotFoundError, OSError) as e:
-        print(f"show_strokes.py: error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"show_strokes.py: error: {first_line(e)}", file=sys.stderr)
         return 2
     for note in notes:
         print(f"show_strokes.py: {note}", file=sys.stderr)

@@ -16,10 +16,35 @@ import sys
 
 import torch
 
-from painters.cli import parser
+from painters.cli import first_line, guarded, parser
+from painters.limits import check_memory, real_number, whole_number
 from painters.training import TrainConfig, TrainingError, train
 
 KINDS = ("gan", "vae", "supervised", "structured")
+
+
+#: Memory per stroke of a training batch (the stroke, the painter's activations and gradients,
+#: the critic's for the GAN): bytes, an upper estimate at 64 px.
+BATCH_BYTES_PER_STROKE = 4 * 2**20
+
+
+def check_numbers(a, model_config: dict) -> None:
+    """The numbers of the command line against the memory of one training batch; the model
+    config as a painter's ``config.json`` would be (:func:`painters.models.base.check_config`)."""
+    from painters.models.base import check_config
+
+    whole_number("--steps", a.steps, low=1, high=10**9)
+    whole_number("--batch-size", a.batch_size, low=1, high=1 << 16)
+    check_memory(
+        f"--batch-size {a.batch_size}", a.batch_size * BATCH_BYTES_PER_STROKE,
+        "use a smaller --batch-size",
+    )  # fmt: skip
+    if a.lr is not None:
+        real_number("--lr", a.lr, above=0.0)
+    if a.threads is not None:
+        whole_number("--threads", a.threads, low=1, high=1024)
+    whole_number("--num-workers", a.num_workers, low=0, high=256)
+    check_config(model_config, "--model-config", fix="use smaller values")
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -79,6 +104,11 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         p.error("give --data DIR or --on-the-fly")
     if a.steps < 1 or a.batch_size < 1:
         p.error("--steps and --batch-size must be at least 1")
+    try:
+        check_numbers(a, model_config)
+    except ValueError as e:
+        print(f"error: {first_line(e)}", file=sys.stderr)
+        raise SystemExit(2) from None
     every = a.checkpoint_every
     if every is None:  # a short run still leaves a checkpoint to resume from before its end
         every = min(500, max(1, a.steps // 4))
@@ -109,6 +139,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     )
 
 
+@guarded("train_painter")
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
     try:
@@ -119,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as e:  # e.g. libmypaint missing for --on-the-fly, CUDA unavailable
         if "MyPaint" not in type(e).__name__ and "CUDA" not in str(e):
             raise
-        print(f"error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"error: {first_line(e)}", file=sys.stderr)
         return 2
     if summary.get("world_size", 1) == 1 or int(__import__("os").environ.get("RANK", "0")) == 0:
         print(json.dumps(summary))

@@ -17,11 +17,59 @@ from safetensors.torch import load_file, save
 from torch import nn
 
 from painters.io import atomic_write_bytes, atomic_write_text, first_line
+from painters.limits import LimitError, real_number, whole_number
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
 PAINTER_KINDS: dict[str, type[NeuralPainter]] = {}
+
+#: Largest value of a painter's size settings: the bundled painters use at most 64 (dabs),
+#: 48 (widths) and 64 px; the bounds leave room for 4-16x larger painters while keeping a
+#: config.json from allocating gigabytes (a layer of ``hidden`` 1e9, 1e7 dabs per stroke)
+#: before the weights are even read.
+CONFIG_BOUNDS: dict[str, int] = {
+    "size": 512, "dabs": 256, "channels": 256, "hidden": 4096, "head_hidden": 4096,
+    "conv_channels": 1024, "filter_taps": 256, "widths": 1024, "noise_channels": 64,
+    "noise_size": 512, "latent_channels": 64, "latent_size": 512, "encoder_channels": 1024,
+    "critic_channels": 1024, "critic_steps": 100, "dilation": 64, "lowpass_factor": 64,
+}  # fmt: skip
+#: Bound of any other whole number in a painter config.
+OTHER_BOUND = 1 << 16
+
+
+def check_config(
+    config: Any,
+    source: str,
+    fix: str = "re-save the painter (scripts/train_painter.py writes a valid config.json)",
+) -> dict[str, Any]:
+    """``config`` (a painter's constructor keywords, from ``config.json``) checked before
+    anything is built: a JSON object whose numbers are finite and whose sizes are within
+    :data:`CONFIG_BOUNDS`; ``ValueError`` naming the key and the fix otherwise."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{source}: 'config' must be a JSON object of the painter's settings")
+
+    def check(key: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                check(str(k), v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                check(key, v)
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
+            return
+        elif key in CONFIG_BOUNDS:
+            whole_number(f"{source}: {key!r}", value, low=0, high=CONFIG_BOUNDS[key], fix=fix)
+        elif isinstance(value, int):
+            whole_number(f"{source}: {key!r}", value, low=-OTHER_BOUND, high=OTHER_BOUND, fix=fix)
+        else:
+            real_number(f"{source}: {key!r}", value, fix=fix)
+
+    try:
+        check("config", config)
+    except RecursionError:
+        raise LimitError(f"{source}: 'config' is nested too deeply; {fix}") from None
+    return config
 
 
 def register_painter(cls: type[NeuralPainter]) -> type[NeuralPainter]:
@@ -98,8 +146,11 @@ class NeuralPainter(nn.Module):
             cfg = json.loads(cfg_file.read_text())
             kind = cfg["kind"]
             config = cfg.get("config", {})
-        except (ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"{cfg_file} is not a painter config ({e})") from None
+        except (ValueError, KeyError, TypeError, RecursionError) as e:
+            raise ValueError(f"{cfg_file} is not a painter config ({first_line(e)})") from None
+        if not isinstance(kind, str):
+            raise ValueError(f"{cfg_file}: 'kind' must be a painter kind's name")
+        check_config(config, str(cfg_file))
         if kind not in PAINTER_KINDS:
             raise ValueError(
                 f"{cfg_file}: unknown painter kind {kind!r}; known: {', '.join(PAINTER_KINDS)}"
@@ -109,8 +160,10 @@ class NeuralPainter(nn.Module):
             raise ValueError(f"{path} holds a {kind!r} painter, not a {cls.kind!r} one")
         try:
             model = klass(**config)
-        except TypeError as e:
-            raise ValueError(f"{cfg_file}: config does not fit a {kind!r} painter ({e})") from None
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise ValueError(
+                f"{cfg_file}: config does not fit a {kind!r} painter ({first_line(e)})"
+            ) from None
         try:
             state = load_file(str(weights))
         except Exception as e:  # SafetensorError (bad header, truncated), OSError
