@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from painters.distances import DISTANCES
+from painters.limits import whole_number
 from painters.renderers.base import DEFAULT_BRUSH
 from painting_env.observation import OBS_MODES
 from painting_env.targets import TargetSource
@@ -29,13 +30,8 @@ RENDER_MODES = (None, "rgb_array")
 
 def check_int(name: str, value: Any, low: int, high: int) -> int:
     """``value`` as an int in [low, high], else a ``ValueError`` naming the setting and limit
-    (floats such as 2.5 or 2.0 and bools are refused: counts are whole numbers)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    v = int(value)
-    if not low <= v <= high:
-        raise ValueError(f"{name} must be between {low:,} and {high:,}, got {v:,}")
-    return v
+    (:func:`painters.limits.whole_number`: 2.5, bools and strings are refused)."""
+    return whole_number(name, value, low=low, high=high)
 
 
 def check_background(background: Any) -> tuple[int, int, int]:

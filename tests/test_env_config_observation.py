@@ -28,7 +28,7 @@ from painting_env.vector_env import PaintingVectorEnv
     [
         ({"max_strokes": 10**12}, "max_strokes must be between 1 and 10,000"),
         ({"max_strokes": 2.5}, "max_strokes must be a whole number"),
-        ({"max_strokes": 50.0}, "max_strokes must be a whole number"),
+        ({"max_strokes": float("nan")}, "max_strokes must be a whole number"),
         ({"strokes_per_step": True}, "strokes_per_step must be a whole number"),
         ({"size": 4}, "size must be between 8"),
         ({"size": 10**6}, "size must be between 8 and 1,024"),

@@ -198,27 +198,39 @@ def test_paint_agent_method_refuses_a_crafted_agent(tmp_path, capsys):
     assert not marker.exists() and not (tmp_path / "o").exists()
 
 
-def _agent_copy(tmp_path: Path) -> Path:
+def _agent_copy(tmp_path: Path, source: Path = DEFAULT_AGENT) -> Path:
     folder = tmp_path / "agent"
-    shutil.copytree(DEFAULT_AGENT, folder)
+    shutil.copytree(source, folder)
     return folder
 
 
+#: A bundled agent that SB3's own SAC trained (the default is a ThroughPainter).
+SAC_AGENT = ROOT / "agents" / "pretrained" / "sac-model-free"
+
+
 @pytest.mark.parametrize(
-    "file, change, needle",
+    "source, file, change, needle",
     [
-        ("agent.json", {"activation_fn": "NotAThing"}, "activation_fn must be one of"),
-        ("agent.json", {"net_arch": "bogus"}, "net_arch must be a list of layer widths"),
-        ("agent.json", {"optimizer_class": "os.system"}, "optimizer_class must be one of"),
-        ("env_kwargs.json", [1], "must be a JSON object of Painting-v0 keywords"),
-        ("env_kwargs.json", {"size": 100_000}, "size must be between 8 and 16,384"),
-        ("env_kwargs.json", {"max_stroke": 40}, "did you mean 'max_strokes'"),
+        (SAC_AGENT, "agent.json", {"activation_fn": "NotAThing"}, "activation_fn must be one of"),
+        (SAC_AGENT, "agent.json", {"net_arch": "bogus"}, "net_arch must be a list of layer widths"),
+        (
+            SAC_AGENT,
+            "agent.json",
+            {"optimizer_class": "os.system"},
+            "optimizer_class must be one of",
+        ),
+        (DEFAULT_AGENT, "agent.json", {"activation_fn": "NotAThing"}, "unknown keys"),
+        (DEFAULT_AGENT, "agent.json", {"net_arch": "bogus"}, "net_arch must be"),
+        (DEFAULT_AGENT, "agent.json", {"optimizer_class": "os.system"}, "unknown keys"),
+        (DEFAULT_AGENT, "env_kwargs.json", [1], "must be a JSON object of Painting-v0 keywords"),
+        (DEFAULT_AGENT, "env_kwargs.json", {"size": 100_000}, "size must be between 8 and 16,384"),
+        (DEFAULT_AGENT, "env_kwargs.json", {"max_stroke": 40}, "did you mean 'max_strokes'"),
     ],
 )
-def test_damaged_agent_folders_are_one_line_errors(tmp_path, file, change, needle):
+def test_damaged_agent_folders_are_one_line_errors(tmp_path, source, file, change, needle):
     from agents.rl.loading import load_agent
 
-    folder = _agent_copy(tmp_path)
+    folder = _agent_copy(tmp_path, source)
     if file == "agent.json":
         meta = json.loads((folder / file).read_text())
         pk = meta["hyperparams"]["policy_kwargs"]

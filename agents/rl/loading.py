@@ -184,7 +184,7 @@ def _load_through_painter(
         model = ThroughPainter.load(zip_path, device=device, custom_objects=objects)
     except (ValueError, KeyError, RuntimeError, EOFError, OSError) as e:
         raise ValueError(
-            f"cannot load the agent {zip_path} ({_first_line(e)}); its agent.json or "
+            f"cannot load the agent {zip_path} ({first_line(e)}); its agent.json or "
             "env_kwargs.json may not match the model, re-package it from its training folder"
         ) from None
     model.env_kwargs = env_kwargs
@@ -215,6 +215,7 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
             '"algo" and "hyperparams"'
         )
     algo = meta.get("algo")
+    check_env_kwargs(env_kwargs, str(kw_path))
     if algo == "through-painter":
         return _load_through_painter(zip_path, meta, env_kwargs, device)
     if algo not in ALGOS:
@@ -222,7 +223,6 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
             f"{zip_path.parent / 'agent.json'}: 'algo' must be one of {', '.join(ALGOS)}, "
             f"got {algo!r}"
         )
-    check_env_kwargs(env_kwargs, str(kw_path))
     hp = meta.get("hyperparams", {})
     where = f"{zip_path.parent / 'agent.json'}"
     if not isinstance(hp, dict):

@@ -146,7 +146,7 @@ def train_run(
     from stable_baselines3.common.utils import set_random_seed
     from stable_baselines3.common.vec_env import VecTransposeImage
 
-    from agents.rl.loading import resume_model
+    from agents.rl.sb3_zip import resume_model
     from agents.rl.training import (
         CheckpointCallback,
         agent_env_kwargs,

@@ -33,15 +33,12 @@ def _unknown(kind: str, key: str, known: list[str], fix: str) -> ValueError:
 
 
 def env_keywords() -> list[str]:
-    """The keyword arguments of ``Painting-v0``."""
-    from painting_env.env import PaintingEnv
+    """The keyword arguments of ``Painting-v0`` (the fields of its configuration)."""
+    from dataclasses import fields
 
-    params = inspect.signature(PaintingEnv.__init__).parameters
-    return [
-        n
-        for n, p in params.items()
-        if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
+    from painting_env.config import PaintingConfig
+
+    return [f.name for f in fields(PaintingConfig)]
 
 
 def check_env_kwargs(kwargs: Any, source: str = "env kwargs", n_envs: int = 1) -> dict[str, Any]:
