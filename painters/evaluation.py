@@ -193,8 +193,15 @@ def fidelity_of_strokes(
     actions,
     real_a: np.ndarray | torch.Tensor,
     real_b: np.ndarray | torch.Tensor,
+    *,
+    allow_zero_floor: bool = False,
 ) -> dict[str, Any]:
-    """:func:`fidelity` of strokes already drawn (float (N, 4, H, W)) for ``actions``."""
+    """:func:`fidelity` of strokes already drawn (float (N, 4, H, W)) for ``actions``.
+
+    Also returns ``relative_error`` = error ÷ the MSE of drawing nothing (white): the share of
+    the strokes the painter misses, defined for any brush. A brush without texture (for
+    example ``classic/pen``) renders the same stroke for every seed, so its floor is 0: with
+    ``allow_zero_floor`` the ``ratio`` is then None (else a ``ValueError``)."""
     a = A.validate_actions(actions)
     wa, wb = composite_on_white(real_a), composite_on_white(real_b)
     if wa.shape != wb.shape or len(wa) != len(a) or len(strokes) != len(a):
@@ -207,9 +214,16 @@ def fidelity_of_strokes(
         raise ValueError(f"painter draws {tuple(pred.shape)}, real strokes are {tuple(wa.shape)}")
     floor = float((wa - wb).pow(2).mean())
     error = float((pred - wa).pow(2).mean())
-    if floor <= 0:
+    blank = float((1.0 - wa).pow(2).mean())
+    if floor <= 0 and not allow_zero_floor:
         raise ValueError("the two real renders are identical; render them with different seeds")
-    return {"error": error, "floor": floor, "ratio": error / floor, "n": len(a)}
+    return {
+        "error": error,
+        "floor": floor,
+        "ratio": error / floor if floor > 0 else None,
+        "relative_error": error / blank if blank > 0 else None,
+        "n": len(a),
+    }
 
 
 def render_real_pair(
@@ -287,11 +301,13 @@ def evaluate_painter(
     if stochastic:
         kw["generator"] = torch.Generator().manual_seed(seed)
     pred = painter_strokes(painter, actions, **kw)
-    result = fidelity_of_strokes(pred, actions, real_a, real_b)
+    result = fidelity_of_strokes(pred, actions, real_a, real_b, allow_zero_floor=True)
     det = None
     if stochastic:
         det = painter_strokes(painter, actions, sample=False)
-        result["ratio_deterministic"] = fidelity_of_strokes(det, actions, real_a, real_b)["ratio"]
+        result["ratio_deterministic"] = fidelity_of_strokes(
+            det, actions, real_a, real_b, allow_zero_floor=True
+        )["ratio"]
     result.update(seed=seed, brush=brush, stochastic=stochastic)
     if realism:
         real_tex = texture_energy(real_a)

@@ -28,8 +28,11 @@ from painters.loading import load_painter
 
 def summary_line(name: str, res: dict[str, Any]) -> str:
     """One human-readable line per painter."""
-    parts = [f"{name} ({res['kind']}): error {res['error']:.5f}  ratio {res['ratio']:.3f}"]
-    if "ratio_deterministic" in res:
+    ratio = "n/a (brush without texture)" if res["ratio"] is None else f"{res['ratio']:.3f}"
+    parts = [f"{name} ({res['kind']}): error {res['error']:.5f}  ratio {ratio}"]
+    if res.get("relative_error") is not None:
+        parts.append(f"relative error {res['relative_error']:.3f}")
+    if res.get("ratio_deterministic") is not None:
         parts.append(f"sample=False {res['ratio_deterministic']:.3f}")
     if "texture" in res:
         parts.append(f"texture {res['texture']:.2f}")
