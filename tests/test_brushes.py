@@ -143,6 +143,26 @@ def test_neural_replay_uses_each_strokes_painter() -> None:
     assert painters.render(p, "neural", size=96).shape == (96, 96, 3)
 
 
+def test_tiled_neural_replay_uses_each_strokes_painter() -> None:
+    from painters.replaying import replay_windows
+
+    local = random_actions(6, rng=4)
+    windows = np.array([[0, 0], [64, 0], [32, 0], [0, 0], [64, 0], [32, 0]])
+    glob = local.copy()
+    glob[:, [0, 2, 4]] = (local[:, [0, 2, 4]] * 64 + windows[:, :1]) / 128
+    kw = {"width": 128, "height": 64, "local_actions": local, "windows": windows}
+    brushes = [PEN, DRY, PEN, PEN, DRY, DRY]
+    got = painters.replay(Painting(glob, stroke_brushes=brushes, **kw), "neural")
+    pen, dry = load_painter(PEN), load_painter(DRY)
+    assert np.array_equal(
+        painters.replay(Painting(glob, stroke_brushes=[PEN] * 6, **kw), "neural"),
+        replay_windows(pen, local, windows, 128, 64)[0],
+    )
+    # the dry-brush strokes drawn by their own painter: differs from all-pen and all-dry
+    for single in (pen, dry):
+        assert np.abs(got.astype(int) - replay_windows(single, local, windows, 128, 64)[0]).max()
+
+
 # -- the real brush --------------------------------------------------------------------------------
 @needs_mypaint
 def test_real_rerender_paints_each_stroke_with_its_brush(tmp_path: Path) -> None:
@@ -226,3 +246,24 @@ def test_brush_without_texture_has_no_ratio_but_a_relative_error() -> None:
     assert res["floor"] == 0 and res["ratio"] is None
     dry = evaluate_painter(load_painter("default"), 40, seed=3, brush=PEN)
     assert 0 < res["relative_error"] < 0.5 * dry["relative_error"]
+
+
+# -- the strict two-sample test ------------------------------------------------------------------
+@pytest.mark.slow
+def test_strict_two_sample_test_tells_smooth_from_textured_and_repeats(one_thread) -> None:
+    from painters.evaluation import STRICT_TWO_SAMPLE, two_sample_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    ys, xs = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    disc = (((xs - 32) ** 2 + (ys - 32) ** 2) < 200).float()[None, None].expand(120, 1, 64, 64)
+
+    def speckled() -> torch.Tensor:
+        return torch.cat([torch.zeros(120, 3, 64, 64), disc * (torch.rand(disc.shape, generator=g) < 0.5)], 1)  # fmt: skip
+
+    smooth = torch.cat([torch.zeros(120, 3, 64, 64), 0.5 * disc], 1)
+    textured, other = speckled(), speckled()
+    quick = {**STRICT_TWO_SAMPLE, "epochs": 20, "ensemble": 2}
+    acc = two_sample_accuracy(textured, smooth, seed=1, **quick)
+    assert acc > 0.9
+    assert two_sample_accuracy(textured, smooth, seed=1, **quick) == acc  # same seed, same result
+    assert two_sample_accuracy(textured, other, seed=1, **quick) < 0.75  # same distribution
