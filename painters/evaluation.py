@@ -108,13 +108,14 @@ class _TwoSampleCNN(torch.nn.Module):
         return self.fc(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)).squeeze(1)
 
 
-#: The strict two-sample test: trained to convergence (30 epochs, cosine learning rate), with
-#: flips and transposes of both classes, a high-pass input and an ensemble of 3 classifiers.
+#: The strict two-sample test: trained to convergence (30 epochs, cosine learning rate), a
+#: high-pass input and an ensemble of 3 classifiers. (Flips and transposes as augmentation made
+#: the classifier weaker on the GAN, 0.74 against 0.86: the brush's texture is not isotropic.)
 STRICT_TWO_SAMPLE: dict[str, Any] = {
     "epochs": 30,
     "ensemble": 3,
     "highpass": True,
-    "augment": True,
+    "augment": False,
     "cosine": True,
     "quantize": True,
 }
