@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         "--painter",
         nargs="+",
         default=["default"],
-        help="bundled names (default, gan, vae, supervised) or checkpoint folders",
+        help="bundled names (default, gan, vae, supervised, pen, pencil, charcoal), brush "
+        "names with a bundled painter (classic/pen) or checkpoint folders",
     )
     p.add_argument(
         "--num-strokes", type=int, default=1500, help="random strokes rendered and compared"
