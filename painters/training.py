@@ -35,6 +35,7 @@ from painters.io import atomic_write, first_line
 from painters.loading import resolve_device
 from painters.models.base import CONFIG_NAME, PAINTER_KINDS, WEIGHTS_NAME, NeuralPainter
 from painters.models.supervised import NOISE_FLOOR, composite_mse, target_alpha
+from painters.renderers.base import DEFAULT_BRUSH
 from painters.schedule import cosine_lr
 from painters.seeding import mix_seed
 
@@ -126,8 +127,6 @@ def data_brush(data: str | os.PathLike | None) -> str | None:
 def resolve_brush(cfg: TrainConfig) -> str:
     """The brush of a run: ``cfg.brush``, the data's, or the default; a ``--brush`` that
     differs from the brush the data was rendered with is a :class:`TrainingError`."""
-    from painters.renderers.base import DEFAULT_BRUSH
-
     rendered = None if cfg.on_the_fly else data_brush(cfg.data)
     if cfg.brush and rendered and cfg.brush != rendered:
         raise TrainingError(
@@ -309,7 +308,7 @@ def train(cfg: TrainConfig, dataset: Dataset | None = None) -> dict[str, Any]:
             cfg.data, on_the_fly=cfg.on_the_fly, brush=brush, seed=mix_seed(cfg.seed, rank_env)
         )
     else:
-        brush = cfg.brush or data_brush(cfg.data) or "classic/dry_brush"
+        brush = cfg.brush or data_brush(cfg.data) or DEFAULT_BRUSH
     cfg = replace(cfg, brush=brush)
     iterable = isinstance(dataset, IterableDataset)
 

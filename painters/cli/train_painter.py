@@ -8,9 +8,10 @@
 
 ``--brush NAME`` alone renders that brush's strokes on the fly (a structured painter by
 default; ``--init default`` starts from the dry brush's painter and converges faster); with
-``--data`` it must match the brush the data was rendered with. ``--batch-size`` is per process. The output folder holds ``config.json`` + ``model.safetensors``
-(load it with ``painters.load_painter(DIR)``) and ``training_state.pt`` for ``--resume``.
-The logic lives in :mod:`painters.training`; this script only wires the command line to it.
+``--data`` it must match the brush the data was rendered with (the data's brush is recorded in
+the painter's metadata). ``--batch-size`` is per process. The output folder holds
+``config.json`` + ``model.safetensors`` (load it with ``painters.load_painter(DIR)``) and
+``training_state.pt`` for ``--resume``. The logic lives in :mod:`painters.training`; this script only wires the command line to it.
 """
 
 from __future__ import annotations
