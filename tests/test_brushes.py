@@ -12,6 +12,7 @@ import torch
 from conftest import needs_mypaint
 
 import painters
+from painters import actions as A
 from painters import random_actions
 from painters.brushes import MultiBrushPainter, load_painters, render_brushes
 from painters.loading import BUNDLED_BRUSHES, bundled_brushes, load_painter
@@ -149,7 +150,8 @@ def test_tiled_neural_replay_uses_each_strokes_painter() -> None:
     local = random_actions(6, rng=4)
     windows = np.array([[0, 0], [64, 0], [32, 0], [0, 0], [64, 0], [32, 0]])
     glob = local.copy()
-    glob[:, [0, 2, 4]] = (local[:, [0, 2, 4]] * 64 + windows[:, :1]) / 128
+    xs = [A.START_X, A.CONTROL_X, A.END_X]
+    glob[:, xs] = (local[:, xs] * 64 + windows[:, :1]) / 128  # the strokes on the 128 px canvas
     kw = {"width": 128, "height": 64, "local_actions": local, "windows": windows}
     brushes = [PEN, DRY, PEN, PEN, DRY, DRY]
     got = painters.replay(Painting(glob, stroke_brushes=brushes, **kw), "neural")
