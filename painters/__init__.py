@@ -5,6 +5,7 @@ compositing, distances and stroke datasets.
 >>> r = painters.get_renderer("mypaint", size=64, seed=0)
 >>> strokes = r.render(painters.random_actions(8, rng=0))   # uint8 (8, 64, 64, 4)
 >>> painter = painters.load_painter("default")               # (B, 12) -> (B, 4, 64, 64)
+>>> pens = painters.load_painters(["classic/dry_brush", "classic/pen"])  # stroke-wise brushes
 >>> image = painters.render(painters.random_actions(8, rng=0), "neural")  # uint8 (64, 64, 3)
 
 Names that need torch are imported on first use (PEP 562), so dataset workers and the real
@@ -42,6 +43,10 @@ _LAZY = {
     "save_svg": "painters.svg",
     "to_svg": "painters.svg",
     "load_painter": "painters.loading",
+    "load_painters": "painters.brushes",
+    "MultiBrushPainter": "painters.brushes",
+    "render_brushes": "painters.brushes",
+    "bundled_brushes": "painters.loading",
     "resolve_device": "painters.loading",
     "NeuralPainter": "painters.models",
     "replay": "painters.replaying",
@@ -49,10 +54,11 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from painters.brushes import MultiBrushPainter, load_painters, render_brushes
     from painters.compositing import blank_canvas, over, over_sequence
     from painters.distances import get_distance
     from painters.evaluation import fidelity
-    from painters.loading import load_painter, resolve_device
+    from painters.loading import bundled_brushes, load_painter, resolve_device
     from painters.models import NeuralPainter
     from painters.painting import Painting, load_strokes
     from painters.rendering import render, resolve_renderer
@@ -77,19 +83,23 @@ __all__ = [
     "ACTION_DIM",
     "ACTION_NAMES",
     "DEFAULT_BRUSH",
+    "MultiBrushPainter",
     "NeuralPainter",
     "Painting",
     "blank_canvas",
+    "bundled_brushes",
     "fidelity",
     "from_env_action",
     "get_distance",
     "get_renderer",
     "load_painter",
+    "load_painters",
     "load_strokes",
     "over",
     "over_sequence",
     "random_actions",
     "render",
+    "render_brushes",
     "render_painting",
     "replay",
     "replay_windows",

@@ -8,8 +8,33 @@ from pathlib import Path
 import torch
 
 from painters.models.base import NeuralPainter
+from painters.renderers.base import DEFAULT_BRUSH
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+
+#: MyPaint brush → the bundled painter (folder under ``painters/pretrained``) imitating it.
+BUNDLED_BRUSHES: dict[str, str] = {
+    DEFAULT_BRUSH: "default",
+    "classic/pen": "pen",
+    "classic/pencil": "pencil",
+    "classic/charcoal": "charcoal",
+}
+
+
+def bundled_brushes() -> list[str]:
+    """Brushes that have a bundled painter (those whose folder ships with the package)."""
+    return [b for b, d in BUNDLED_BRUSHES.items() if (PRETRAINED_DIR / d / "config.json").is_file()]
+
+
+def painter_name_for(brush: str) -> str:
+    """The bundled painter's name for ``brush``; ``ValueError`` naming the fix when none is."""
+    if brush in bundled_brushes():
+        return BUNDLED_BRUSHES[brush]
+    raise ValueError(
+        f"no bundled painter for brush {brush!r} (bundled: {', '.join(bundled_brushes())}); "
+        f"train one with neural-paint-train-painter --brush {brush} --out DIR and pass "
+        "{brush: DIR}"
+    )
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -43,17 +68,29 @@ def bundled_painters() -> list[str]:
 
 
 def load_painter(
-    name_or_path: str | os.PathLike | NeuralPainter = "default",
+    name_or_path: str | os.PathLike | NeuralPainter | None = None,
     device: str | torch.device = "cpu",
+    *,
+    brush: str | None = None,
 ) -> NeuralPainter:
-    """An eval-mode neural painter: a bundled name (``"default"``) or a checkpoint folder.
+    """An eval-mode neural painter: a bundled name (``"default"``, ``"pen"``), the name of a
+    brush that has a bundled painter (``"classic/pen"``, also as ``brush=``) or a checkpoint
+    folder. Nothing given: the default painter (the dry brush's).
 
     Gradients still flow to the *actions*; the painter's own weights are frozen.
     """
+    if brush is not None:
+        if name_or_path is not None:
+            raise ValueError("give a painter or brush=, not both")
+        name_or_path = painter_name_for(brush)
+    if name_or_path is None:
+        name_or_path = "default"
     if isinstance(name_or_path, NeuralPainter):
         model = name_or_path.to(resolve_device(device))
     else:
         p = Path(name_or_path)
+        if not p.exists() and str(name_or_path) in BUNDLED_BRUSHES:  # a brush name
+            p = PRETRAINED_DIR / BUNDLED_BRUSHES[str(name_or_path)]
         if not p.exists() and (PRETRAINED_DIR / str(name_or_path)).is_dir():
             p = PRETRAINED_DIR / str(name_or_path)
         if not p.exists():

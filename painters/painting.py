@@ -53,7 +53,11 @@ class Painting:
         actions: float32 (N, 12) in [0, 1], in painting order, global coordinates.
         width, height: canvas size of the painting in px (the neural canvas).
         stroke_scale: brush radius reference multiplier (1/K for a K × K tile grid).
-        brush: MyPaint brush the painting was made for (``classic/dry_brush``).
+        brush: MyPaint brush the painting was made for (``classic/dry_brush``); with
+            ``stroke_brushes``, the brush of strokes that name none (the painting's main one).
+        stroke_brushes: optional brush name per stroke (N,) for a painting that mixes brushes;
+            None: every stroke is painted with ``brush``. A list naming only ``brush`` is
+            stored as None, so single-brush paintings read and write as before.
         background: canvas colour, 0–255 RGB.
         info: free JSON-serialisable notes (painter, renderer, seed, loss, ...).
         local_actions, windows: for a painting made in 64 px tiles (the gradient painter),
@@ -68,6 +72,7 @@ class Painting:
     height: int = 64
     stroke_scale: float = 1.0
     brush: str = DEFAULT_BRUSH
+    stroke_brushes: list[str] | None = None
     background: tuple[int, int, int] = (255, 255, 255)
     info: dict = field(default_factory=dict)
     local_actions: np.ndarray | None = None
@@ -94,6 +99,16 @@ class Painting:
             raise ValueError(f"background must be 3 values in 0..255, got {self.background!r}")
         self.background = bg
         self.brush = str(self.brush)
+        if self.stroke_brushes is not None:
+            names = [str(b) for b in np.asarray(self.stroke_brushes, dtype=object).reshape(-1)]
+            if len(names) != len(self.actions):
+                raise ValueError(
+                    f"stroke_brushes needs one brush per stroke: {len(names)} for "
+                    f"{len(self.actions)} strokes"
+                )
+            if any(not b for b in names):
+                raise ValueError("stroke_brushes has an empty brush name")
+            self.stroke_brushes = None if all(b == self.brush for b in names) else names
         try:
             json.dumps(self.info)
         except (TypeError, ValueError) as e:
@@ -115,6 +130,32 @@ class Painting:
 
     def __len__(self) -> int:
         return len(self.actions)
+
+    # -- brushes -----------------------------------------------------------------------------
+    def brush_list(self) -> list[str]:
+        """The brush of every stroke (N,), in painting order."""
+        return list(self.stroke_brushes) if self.stroke_brushes else [self.brush] * len(self)
+
+    @property
+    def brushes(self) -> list[str]:
+        """The brushes this painting uses, in order of first use (``[brush]`` for a
+        single-brush painting)."""
+        return list(dict.fromkeys(self.brush_list())) or [self.brush]
+
+    @property
+    def multi_brush(self) -> bool:
+        """True when the strokes use more than one brush (or one other than ``brush``)."""
+        return self.stroke_brushes is not None
+
+    def brush_index(self, palette: list[str] | None = None) -> np.ndarray:
+        """Each stroke's brush as an index (N,) int64 into ``palette`` (default
+        :attr:`brushes`); a brush missing from ``palette`` is a ``ValueError``."""
+        palette = self.brushes if palette is None else list(palette)
+        missing = [b for b in self.brushes if b not in palette]
+        if missing:
+            raise ValueError(f"brush(es) {missing} of the painting not among {palette}")
+        lookup = {b: i for i, b in enumerate(palette)}
+        return np.asarray([lookup[b] for b in self.brush_list()], np.int64)
 
     def output_size(
         self, size: int | None = None, width: int | None = None, height: int | None = None
@@ -175,6 +216,9 @@ class Painting:
             "action_names": np.asarray(A.ACTION_NAMES),
             "info": np.str_(json.dumps(self.info)),
         }
+        if self.stroke_brushes is not None:  # a palette and one index per stroke
+            arrays["brushes"] = np.asarray(self.brushes, dtype=np.str_)
+            arrays["brush_index"] = self.brush_index()
         if self.local_actions is not None:
             arrays["local_actions"] = self.local_actions.astype(np.float32)
             arrays["windows"] = np.asarray(self.windows, np.int64)
@@ -211,6 +255,16 @@ class Painting:
                 kwargs["stroke_scale"] = float(data["stroke_scale"])
             if "brush" in data:
                 kwargs["brush"] = str(data["brush"])
+            if "brushes" in data and "brush_index" in data:
+                palette = [str(b) for b in data["brushes"].reshape(-1)]
+                idx = np.asarray(data["brush_index"]).reshape(-1)
+                if idx.dtype.kind not in "iu" or (
+                    len(idx) and (idx.min() < 0 or idx.max() >= len(palette))
+                ):
+                    raise StrokesError(
+                        f"{p}: brush_index does not index its {len(palette)} brushes"
+                    )
+                kwargs["stroke_brushes"] = [palette[i] for i in idx.tolist()]
             if "background" in data:
                 kwargs["background"] = tuple(int(c) for c in data["background"].reshape(-1))
             if "info" in data:
@@ -234,10 +288,12 @@ class Painting:
     def to_json_dict(self) -> dict:
         """``strokes.json`` content: canvas, brush, layout, and one named object per stroke."""
         g = self.geometry()
+        per_stroke = self.brush_list()
         strokes = []
         for i, act in enumerate(self.actions):
             s: dict = {"index": i}
             s.update({n: float(v) for n, v in zip(A.ACTION_NAMES, act, strict=True)})
+            s["brush"] = per_stroke[i]
             rgb = np.rint(act[A.COLOR] * 255).astype(int)
             s["pixels"] = {
                 "start": _pt(g["start"][i]),
@@ -255,6 +311,7 @@ class Painting:
             "height": self.height,
             "stroke_scale": self.stroke_scale,
             "brush": self.brush,
+            "brushes": self.brushes,
             "background": list(self.background),
             "action_layout": list(A.ACTION_NAMES),
             "coordinates": (
@@ -287,6 +344,8 @@ class Painting:
         names = d.get("action_layout", list(A.ACTION_NAMES))
         _check_names(names, source)
         rows = []
+        main_brush = d.get("brush", DEFAULT_BRUSH)
+        per_stroke: list[str] = []
         for i, s in enumerate(d["strokes"]):
             if not isinstance(s, dict):
                 raise StrokesError(f"{source}: stroke {i} is not an object")
@@ -297,6 +356,10 @@ class Painting:
                 rows.append([float(s[n]) for n in A.ACTION_NAMES])
             except (TypeError, ValueError):
                 raise StrokesError(f"{source}: stroke {i} has a non-numeric field") from None
+            b = s.get("brush", main_brush)  # files before per-stroke brushes have none
+            if not isinstance(b, str) or not b:
+                raise StrokesError(f"{source}: stroke {i}'s brush must be a brush name")
+            per_stroke.append(b)
         actions = np.asarray(rows, np.float32).reshape(-1, A.ACTION_DIM)
         lacking = [k for k in ("width", "height") if k not in d]
         if lacking:  # stroke positions are fractions of the canvas: its size must be known
@@ -310,7 +373,8 @@ class Painting:
                 width=d["width"],
                 height=d["height"],
                 stroke_scale=d.get("stroke_scale", 1.0),
-                brush=d.get("brush", DEFAULT_BRUSH),
+                brush=main_brush,
+                stroke_brushes=per_stroke,
                 background=tuple(d.get("background", (255, 255, 255))),
                 info=d.get("info", {}) or {},
             )

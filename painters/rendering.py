@@ -104,7 +104,11 @@ def render(
     )
     own = size is None and width is None and height is None
     own = own or painting.output_size(size, width, height) == (painting.width, painting.height)
-    spec = resolve_renderer(renderer, device=device) if renderer == "neural" else renderer
+    from painters.replaying import neural_spec
+
+    spec = neural_spec(renderer, painting, device) if brush is None else renderer
+    if isinstance(spec, str) and spec == "neural":
+        spec = resolve_renderer(spec, device=device)
     if own and _is_module(spec):
         return replay(painting, spec)
     from painters.rerender import render_painting

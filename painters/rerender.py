@@ -40,9 +40,12 @@ def render_painting(
 ) -> np.ndarray:
     """Re-render a painting at ``width`` × ``height`` px → uint8 (H, W, 3).
 
-    ``renderer``: ``"mypaint"`` (the real brush, ``brush`` overrides the painting's),
-    ``"simple"`` (OpenCV strokes), ``"neural"`` (the bundled default painter), a neural
-    painter module, or a painter folder / bundled name. Missing sizes follow
+    ``renderer``: ``"mypaint"`` (the real brush; each stroke with its own brush in a painting
+    that mixes brushes; ``brush`` overrides the painting's brushes),
+    ``"simple"`` (OpenCV strokes), ``"neural"`` (the bundled default painter; for a painting
+    that mixes brushes, each brush's bundled painter), a neural painter module (a
+    :class:`painters.brushes.MultiBrushPainter` draws each stroke with its brush's painter),
+    or a painter folder / bundled name. Missing sizes follow
     :meth:`Painting.output_size` (only one given → keep the aspect ratio; none → the painting's
     own size). ``seed`` fixes the brush texture. ``gif_path``: also write a small GIF of the
     painting appearing (about 40 frames of grouped strokes, longer side 256 px).
@@ -67,7 +70,10 @@ def render_painting(
     else:
         from painters.renderers import Renderer
         from painters.rendering import resolve_renderer
+        from painters.replaying import neural_spec
 
+        if brush is None:
+            renderer = neural_spec(renderer, painting, device)
         r = resolve_renderer(renderer, brush=brush or painting.brush, seed=seed, device=device)
         if isinstance(r, Renderer):  # a renderer object: its own paint() at any size
             kw = {"stroke_scale": painting.stroke_scale} if painting.stroke_scale != 1 else {}
@@ -93,6 +99,7 @@ def _paint_mypaint(
         height=h,
         stroke_scale=painting.stroke_scale,
         callback=callback,
+        brushes=None if brush else painting.stroke_brushes,  # each stroke its own brush
     )
 
 
@@ -213,8 +220,9 @@ def _paint_neural(
     import torch
 
     from painters.compositing import to_uint8
-    from painters.replaying import _draw
+    from painters.replaying import _draw, painting_brush_index
 
+    bidx = painting_brush_index(painter, painting)
     psize = int(getattr(painter, "size", 64))
     dev = next(iter(painter.parameters()), torch.empty(0)).device
     canvas = np.empty((h, w, 3), np.float32)
@@ -241,7 +249,8 @@ def _paint_neural(
         local = np.clip(local, 0.0, 1.0).astype(np.float32)
         with torch.no_grad():
             # stochastic painters: stroke i's texture from (seed, i), so re-renders repeat
-            strokes = _draw(painter, torch.from_numpy(local).to(dev), c0, seed)
+            bi = None if bidx is None else bidx[c0 : c0 + batch]
+            strokes = _draw(painter, torch.from_numpy(local).to(dev), c0, seed, bi)
             strokes = strokes.float().cpu().numpy()
         for j, (ox, oy, side) in enumerate(windows):
             s = np.clip(strokes[j], 0.0, 1.0)

@@ -52,6 +52,8 @@ def to_svg(painting: Painting, width: int | None = None, height: int | None = No
     dw, dh = painting.output_size(None, width, height)
     g = painting.geometry()
     rel_width, opacity = svg_stroke_style(painting.actions)
+    # a painting that mixes brushes names each path's brush (an SVG 2 data attribute)
+    per_brush = painting.brush_list() if painting.multi_brush else None
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{dw}" height="{dh}" '
@@ -64,9 +66,12 @@ def to_svg(painting: Painting, width: int | None = None, height: int | None = No
         s, c, e = g["start"][i], g["bezier_control"][i], g["end"][i]
         rgb = np.rint(act[A.COLOR] * 255).astype(int)
         w = rel_width[i] * g["radius"][i]
+        extra = (
+            "" if per_brush is None else f" data-brush={xml.sax.saxutils.quoteattr(per_brush[i])}"
+        )
         lines.append(
             f'<path d="M{_f(s[0])} {_f(s[1])} Q{_f(c[0])} {_f(c[1])} {_f(e[0])} {_f(e[1])}" '
-            f'stroke="{_hex(rgb)}" stroke-width="{_f(w)}" stroke-opacity="{opacity[i]:.3f}"/>'
+            f'stroke="{_hex(rgb)}" stroke-width="{_f(w)}" stroke-opacity="{opacity[i]:.3f}"{extra}/>'
         )
     lines += ["</g>", "</svg>", ""]
     return "\n".join(lines)
@@ -93,6 +98,7 @@ def _hex(rgb) -> str:
 
 def _svg_desc(p: Painting) -> str:
     return (
-        f"{len(p)} strokes, canvas {p.width}x{p.height}, brush {p.brush}, "
-        f"stroke_scale {p.stroke_scale:g}; made with neural-painting"
+        f"{len(p)} strokes, canvas {p.width}x{p.height}, "
+        + (f"brushes {', '.join(p.brushes)}, " if p.multi_brush else f"brush {p.brush}, ")
+        + f"stroke_scale {p.stroke_scale:g}; made with neural-painting"
     )

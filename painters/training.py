@@ -17,10 +17,11 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from painters.io import atomic_write, first_line
 from painters.loading import resolve_device
 from painters.models.base import CONFIG_NAME, PAINTER_KINDS, WEIGHTS_NAME, NeuralPainter
 from painters.models.supervised import NOISE_FLOOR, composite_mse, target_alpha
+from painters.renderers.base import DEFAULT_BRUSH
 from painters.schedule import cosine_lr
 from painters.seeding import mix_seed
 
@@ -52,6 +54,9 @@ class TrainConfig:
     ``tensorboard``: a log folder, ``""`` for ``<out>/tb``, or ``None`` to turn logging off.
     ``time_budget``: training seconds (summed over resumes) after which the run checkpoints
     and stops (for fixed-time comparisons); ``None`` runs all ``steps``.
+    ``brush``: the MyPaint brush the painter learns: rendered on the fly, or checked against
+    the brush a ``make_dataset.py`` folder was rendered with (None: the data's brush, else
+    ``classic/dry_brush``); it is recorded in the painter's metadata.
     ``init``: a painter (bundled name or checkpoint folder) whose weights start a new run —
     fine-tuning; its config is the base that ``model_config`` overrides, and modules it lacks
     (e.g. a critic added by the new config) start fresh.
@@ -65,7 +70,7 @@ class TrainConfig:
     device: str = "auto"
     resume: bool = False
     on_the_fly: bool = False
-    brush: str = "classic/dry_brush"
+    brush: str | None = None
     lr: float | None = None
     eval_every: int = 200
     checkpoint_every: int = 500
@@ -105,6 +110,30 @@ def load_dataset(
         raise
     except (ValueError, OSError, KeyError, RuntimeError) as e:
         raise TrainingError(f"cannot read stroke data from {data}: {first_line(e)}") from None
+
+
+def data_brush(data: str | os.PathLike | None) -> str | None:
+    """The brush a ``make_dataset.py`` folder was rendered with (its manifest), else None."""
+    manifest = Path(data) / "manifest.json" if data is not None else None
+    if manifest is None or not manifest.is_file():
+        return None
+    try:
+        brush = json.loads(manifest.read_text()).get("brush")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return str(brush) if brush else None
+
+
+def resolve_brush(cfg: TrainConfig) -> str:
+    """The brush of a run: ``cfg.brush``, the data's, or the default; a ``--brush`` that
+    differs from the brush the data was rendered with is a :class:`TrainingError`."""
+    rendered = None if cfg.on_the_fly else data_brush(cfg.data)
+    if cfg.brush and rendered and cfg.brush != rendered:
+        raise TrainingError(
+            f"{cfg.data} was rendered with brush {rendered}, not {cfg.brush}; drop --brush, or "
+            f"render data for it (make_dataset.py --brush {cfg.brush}) or use --on-the-fly"
+        )
+    return cfg.brush or rendered or DEFAULT_BRUSH
 
 
 def check_item(item: Any, where: str = "data") -> None:
@@ -274,9 +303,13 @@ def train(cfg: TrainConfig, dataset: Dataset | None = None) -> dict[str, Any]:
     out = Path(cfg.out)
     rank_env = int(os.environ.get("RANK", "0"))
     if dataset is None:
+        brush = resolve_brush(cfg)
         dataset = load_dataset(
-            cfg.data, on_the_fly=cfg.on_the_fly, brush=cfg.brush, seed=mix_seed(cfg.seed, rank_env)
+            cfg.data, on_the_fly=cfg.on_the_fly, brush=brush, seed=mix_seed(cfg.seed, rank_env)
         )
+    else:
+        brush = cfg.brush or data_brush(cfg.data) or DEFAULT_BRUSH
+    cfg = replace(cfg, brush=brush)
     iterable = isinstance(dataset, IterableDataset)
 
     # held-out eval strokes (map-style: the tail of the data, excluded from training)

@@ -10,7 +10,9 @@ sample and ``ratio_deterministic`` the ``sample=False`` estimate. ``--realism`` 
 texture ratio (Laplacian energy of alpha ÷ the real brush's) and a two-sample test (held-out
 accuracy of a small CNN trained to tell real strokes from the painter's; 0.5 =
 indistinguishable; a second real render is scored too, as the reference); ``--speed`` adds
-strokes/s at batch 256.
+strokes/s at batch 256. ``--strict`` adds the strict two-sample test: an ensemble of three
+such classifiers trained to convergence with augmentation and a high-pass input (minutes of
+CPU; a second real render is its calibration).
 """
 
 from __future__ import annotations
@@ -28,14 +30,22 @@ from painters.loading import load_painter
 
 def summary_line(name: str, res: dict[str, Any]) -> str:
     """One human-readable line per painter."""
-    parts = [f"{name} ({res['kind']}): error {res['error']:.5f}  ratio {res['ratio']:.3f}"]
-    if "ratio_deterministic" in res:
+    ratio = "n/a (brush without texture)" if res["ratio"] is None else f"{res['ratio']:.3f}"
+    parts = [f"{name} ({res['kind']}): error {res['error']:.5f}  ratio {ratio}"]
+    if res.get("relative_error") is not None:
+        parts.append(f"relative error {res['relative_error']:.3f}")
+    if res.get("ratio_deterministic") is not None:
         parts.append(f"sample=False {res['ratio_deterministic']:.3f}")
     if "texture" in res:
         parts.append(f"texture {res['texture']:.2f}")
         parts.append(
             f"two-sample acc {res['two_sample_accuracy']:.3f} "
             f"(real B: {res['two_sample_accuracy_real_b']:.3f})"
+        )
+    if "two_sample_accuracy_strict" in res:
+        parts.append(
+            f"strict two-sample acc {res['two_sample_accuracy_strict']:.3f} "
+            f"(real B: {res['two_sample_accuracy_strict_real_b']:.3f})"
         )
     if "strokes_per_s" in res:
         parts.append(f"{res['strokes_per_s']:.0f} strokes/s")
@@ -50,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         "--painter",
         nargs="+",
         default=["default"],
-        help="bundled names (default, gan, vae, supervised) or checkpoint folders",
+        help="bundled names (default, gan, vae, supervised, pen, pencil, charcoal), brush "
+        "names with a bundled painter (classic/pen) or checkpoint folders",
     )
     p.add_argument(
         "--num-strokes", type=int, default=1500, help="random strokes rendered and compared"
@@ -62,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         "--out-grid", default=None, help="PNG: real A | real B | painter (one --painter only)"
     )
     p.add_argument("--realism", action="store_true", help="add texture ratio and two-sample test")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="add the strict two-sample test (3 classifiers trained to convergence; minutes)",
+    )
     p.add_argument("--speed", action="store_true", help="add strokes/s at batch 256")
     p.add_argument("--json", default=None, help="write the result(s) here as JSON")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (None: torch's)")
@@ -82,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                 out_grid=a.out_grid,
                 realism=a.realism,
                 speed=a.speed,
+                strict=a.strict,
             )
         except (ValueError, FileNotFoundError) as e:
             print(f"error: {e}", file=sys.stderr)

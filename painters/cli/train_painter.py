@@ -1,12 +1,17 @@
 """Train a neural painter to imitate the real brush.
 
+    neural-paint-train-painter --brush classic/pencil --out data/painters/pencil \
+        --init default --steps 4000 --threads 1
     neural-paint-train-painter --kind supervised --data data/strokes \
         --out data/painters/supervised --steps 2000 --batch-size 64 --device auto
     torchrun --nproc_per_node 2 scripts/train_painter.py --kind gan --data DIR --out DIR ...
 
-``--batch-size`` is per process. The output folder holds ``config.json`` + ``model.safetensors``
-(load it with ``painters.load_painter(DIR)``) and ``training_state.pt`` for ``--resume``.
-The logic lives in :mod:`painters.training`; this script only wires the command line to it.
+``--brush NAME`` alone renders that brush's strokes on the fly (a structured painter by
+default; ``--init default`` starts from the dry brush's painter and converges faster); with
+``--data`` it must match the brush the data was rendered with (the data's brush is recorded in
+the painter's metadata). ``--batch-size`` is per process. The output folder holds
+``config.json`` + ``model.safetensors`` (load it with ``painters.load_painter(DIR)``) and
+``training_state.pt`` for ``--resume``. The logic lives in :mod:`painters.training`; this script only wires the command line to it.
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ def check_numbers(a, model_config: dict) -> None:
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p = parser(__doc__)
-    p.add_argument("--kind", required=True, choices=KINDS, help="painter architecture")
+    p.add_argument(
+        "--kind", default="structured", choices=KINDS, help="painter architecture (structured)"
+    )
     p.add_argument("--data", help="folder of make_dataset.py shards or Kaggle episodes_*.npz")
     p.add_argument("--out", required=True, help="checkpoint folder")
     p.add_argument("--steps", type=int, default=1000, help="optimiser steps in all")
@@ -63,7 +70,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         "--model-config then overrides its config",
     )
     p.add_argument("--on-the-fly", action="store_true", help="render real strokes while training")
-    p.add_argument("--brush", default="classic/dry_brush", help="brush for --on-the-fly")
+    p.add_argument(
+        "--brush",
+        default=None,
+        help="MyPaint brush to imitate: rendered on the fly without --data; with --data, "
+        "checked against the data's (None: the data's brush, else classic/dry_brush)",
+    )
     p.add_argument("--lr", type=float, default=None, help="learning rate (None: the kind's own)")
     p.add_argument(
         "--eval-every", type=int, default=200, help="steps between held-out evaluations (0: off)"
@@ -100,8 +112,17 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         p.error(f"--model-config must be a JSON object, got {a.model_config!r}")
     if not isinstance(model_config, dict):
         p.error("--model-config must be a JSON object")
+    if a.brush and not a.data:
+        a.on_the_fly = True  # --brush NAME alone: render that brush's strokes while training
     if not a.on_the_fly and not a.data:
-        p.error("give --data DIR or --on-the-fly")
+        p.error("give --data DIR, --on-the-fly or --brush NAME")
+    if a.brush:
+        from painters.renderers.mypaint import MyPaintUnavailable, find_brush
+
+        try:
+            find_brush(a.brush)
+        except (ValueError, FileNotFoundError, MyPaintUnavailable) as e:
+            p.error(str(e).strip().splitlines()[0] if str(e).strip() else f"bad --brush {a.brush}")
     if a.steps < 1 or a.batch_size < 1:
         p.error("--steps and --batch-size must be at least 1")
     try:

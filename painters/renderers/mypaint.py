@@ -337,20 +337,32 @@ class MyPaintRenderer(Renderer):
         start_index: int = 0,
         callback=None,
         stroke_scale: float = 1.0,
+        brushes=None,
     ) -> np.ndarray:
         """Paint all strokes in order straight onto one MyPaint canvas → uint8 (H, W, 3).
 
         Memory stays bounded at any size (one uint16 surface). ``stroke_scale`` multiplies
-        the brush radius reference (for tiled paintings: tile side / min(W, H)).
+        the brush radius reference (for tiled paintings: tile side / min(W, H)). ``brushes``:
+        optional brush name per stroke (a mixed-brush painting); each stroke keeps the texture
+        seed of its index, so strokes of this renderer's brush paint as they would alone.
         """
         a = A.validate_actions(actions)
+        drawers = {self.brush_name: self}
+        if brushes is not None:
+            brushes = [str(b) for b in brushes]
+            if len(brushes) != len(a):
+                raise ValueError(f"brushes needs one name per stroke, got {len(brushes)}")
+            for b in dict.fromkeys(brushes):  # unknown names fail before any painting
+                if b not in drawers:
+                    drawers[b] = MyPaintRenderer(self.size, brush=b, seed=self.seed)
         w, h = int(width or self.size), int(height or self.size)
         surf = _Surface(self.lib, w, h)
         bg = np.asarray(background, np.float64) / 255.0
         surf.fill(tuple(int(round(c * ONE)) for c in bg) + (ONE,))
         scale_px = min(w, h) * float(stroke_scale)
         for i, act in enumerate(a):
-            self._draw(surf, act, start_index + i, scale_px)
+            drawer = self if brushes is None else drawers[brushes[i]]
+            drawer._draw(surf, act, start_index + i, scale_px)
             if callback is not None:
                 callback(i, surf.read_rgb8())
         return surf.read_rgb8()
