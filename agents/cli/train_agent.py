@@ -74,14 +74,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--checkpoint-freq", type=int, default=10_000, help="env steps between checkpoints"
     )
-    p.add_argument(
-        "--through-painter-steps",
-        type=int,
-        default=None,
-        help="first train the policy by backpropagating through the differentiable painter "
-        "for this many batches (None: the YAML's, 0 for the bundled ones); with "
-        "--total-timesteps 0 this is the whole training",
-    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (None: torch's)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--verbose", type=int, default=0, help="SB3 verbosity: 0, 1 or 2")
@@ -128,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint_freq=args.checkpoint_freq,
             progress_bar=not args.no_progress,
             verbose=args.verbose,
-            through_painter_steps=args.through_painter_steps,
             init_from=args.init_from,
             keep_checkpoints=args.keep_checkpoints,
         )

@@ -39,8 +39,6 @@ from agents.rl.callbacks import (
     EpisodeDistanceCallback,
     ImageGridCallback,
     ProgressBarCallback,
-    painting_grid,
-    run_episode,
 )
 from agents.rl.checkpoints import CheckpointCallback, resume_run, save_model
 from agents.rl.features import PaintingCNN
@@ -68,10 +66,6 @@ RUN_KEYS = (
     "noise_std",
     "reward_scale",
     "vec_env_wrapper",
-    "through_painter_steps",
-    "through_painter_batch",
-    "through_painter_lr",
-    "through_painter_synthetic",
     "init_from",
 )
 #: Env kwargs that name the images; they are per run, so they are not saved with the agent.
@@ -370,48 +364,6 @@ def _resume(
     return resume_run(ckpt, fresh, env, device=device, tensorboard_log=str(out / "tb"))
 
 
-def _train_through_painter(
-    model: BaseAlgorithm,
-    hp: dict[str, Any],
-    env_kwargs: dict[str, Any],
-    steps: int,
-    seed: int,
-    out: Path,
-    progress: bool,
-    preview_env: gym.Env,
-) -> None:
-    """Model-based phase, logged to TensorBoard under ``through_painter/`` (scalars, and the
-    painting grid of a held-out episode at the end)."""
-    from torch.utils.tensorboard import SummaryWriter
-
-    from agents.rl.differentiable import train_through_painter
-
-    writer = SummaryWriter(str(out / "tb" / "through_painter"))
-
-    def log(step: int, stats: dict[str, float]) -> None:
-        for key in ("loss", "final_distance", "lr"):
-            writer.add_scalar(f"through_painter/{key}", stats[key], step)
-
-    try:
-        train_through_painter(
-            model,
-            env_kwargs=env_kwargs,
-            steps=steps,
-            batch_size=int(hp.get("through_painter_batch", 32)),
-            learning_rate=float(hp.get("through_painter_lr", 1e-3)),
-            synthetic_fraction=float(hp.get("through_painter_synthetic", 0.0)),
-            seed=seed,
-            log=log,
-            progress=progress,
-        )
-        target, frames, _ = run_episode(
-            preview_env, lambda obs: model.predict(obs, deterministic=True)[0], seed=seed
-        )
-        writer.add_image("images/painting", painting_grid(target, frames), steps, dataformats="HWC")
-    finally:
-        writer.close()
-
-
 def train(
     algo: str,
     out: str | os.PathLike,
@@ -430,7 +382,6 @@ def train(
     checkpoint_freq: int = 10_000,
     progress_bar: bool = True,
     verbose: int = 0,
-    through_painter_steps: int | None = None,
     init_from: str | os.PathLike | None = None,
     keep_checkpoints: int = 0,
 ) -> BaseAlgorithm:
@@ -444,11 +395,8 @@ def train(
     schedule, an empty replay buffer) from this run's hyperparameters: a warm restart.
     ``keep_checkpoints`` > 0 keeps that many past checkpoints (``checkpoints/step_*.zip``) to
     average (:mod:`agents.rl.averaging`).
-
-    ``through_painter_steps`` (or the YAML's) first trains the policy by backpropagating the
-    painting distance through the differentiable painter
-    (:func:`agents.rl.differentiable.train_through_painter`); ``total_timesteps=0`` then skips
-    model-free training altogether.
+    Training through the differentiable painter is its own algorithm,
+    :class:`agents.rl.through_painter.ThroughPainter` (``--algo through-painter``).
     """
     from painters.loading import resolve_device
 
@@ -461,20 +409,10 @@ def train(
     total = whole_number(
         "--total-timesteps",
         hp.get("n_timesteps", 100_000) if total_timesteps is None else total_timesteps,
-        low=0,
+        low=1,
     )
-    tp_steps = whole_number(
-        "--through-painter-steps",
-        hp.get("through_painter_steps", 0)
-        if through_painter_steps is None
-        else through_painter_steps,
-        low=0,
-    )
-    hp["through_painter_steps"] = tp_steps
     if init_from is not None:
         hp["init_from"] = str(init_from)  # recorded in agent.json
-    if total == 0 and tp_steps == 0:
-        raise ValueError("--total-timesteps must be positive (0 only with --through-painter-steps)")
     check_env_kwargs(hp.get("env_kwargs") or {}, "the hyperparameters' env_kwargs", n_envs)
     check_env_kwargs(env_kwargs or {}, "--env-kwargs", n_envs)
     kwargs = {**(hp.get("env_kwargs") or {}), **(env_kwargs or {})}
@@ -545,11 +483,6 @@ def train(
     if progress_bar:
         callbacks.append(ProgressBarCallback(remaining))
     start_steps, t0 = model.num_timesteps, time.perf_counter()
-    if tp_steps > 0 and not (resume and ckpt.is_file()):
-        _train_through_painter(
-            model, hp, train_kwargs, tp_steps, seed, out, progress_bar, preview_env
-        )
-        save_model(model, out / "best" / "best_model.zip")
     if remaining > 0:
         model.learn(
             total_timesteps=remaining,
