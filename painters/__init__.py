@@ -38,7 +38,7 @@ _LAZY = {
     "Painting": "painters.painting",
     "load_strokes": "painters.painting",
     "render": "painters.rendering",
-    "resolve_renderer": "painters.rendering",
+    "resolve_renderer": "painters.resolving",
     "render_painting": "painters.rerender",
     "save_svg": "painters.svg",
     "to_svg": "painters.svg",
@@ -61,9 +61,10 @@ if TYPE_CHECKING:
     from painters.loading import bundled_brushes, load_painter, resolve_device
     from painters.models import NeuralPainter
     from painters.painting import Painting, load_strokes
-    from painters.rendering import render, resolve_renderer
+    from painters.rendering import render
     from painters.replaying import replay, replay_windows
     from painters.rerender import render_painting
+    from painters.resolving import resolve_renderer
     from painters.svg import save_svg, to_svg
 
 

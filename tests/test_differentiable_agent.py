@@ -6,8 +6,9 @@ import pytest
 import torch
 
 import painting_env  # noqa: F401  (registers Painting-v0)
+from agents.rl.building import make_vec_env
 from agents.rl.differentiable import policy_actions, rollout, train_through_painter
-from agents.rl.training import build_model, load_hyperparams, make_vec_env
+from agents.rl.training import build_model, load_hyperparams
 from painters import load_painter
 from painters.distances import mse
 

@@ -35,7 +35,7 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
 
 
 def _env(image: Path, **kwargs: Any):
-    from agents.rl.training import make_env
+    from agents.rl.building import make_env
 
     kwargs.setdefault("renderer", "neural")
     return make_env(target=str(image), **kwargs)
