@@ -34,7 +34,7 @@ def write_painting_outputs(
     from agents.animation import frame_indices, write_gif
     from agents.export import write_stroke_files
     from agents.images import save_png
-    from painters.export import render_painting
+    from painters.rendering import render
     from painters.replaying import replay_windows
 
     out = Path(folder)
@@ -48,7 +48,7 @@ def write_painting_outputs(
         write_stroke_files(painting, tmp)
         try:
             w, h = painting.output_size(render_size)
-            real = render_painting(painting, "mypaint", width=w, height=h, seed=seed)
+            real = render(painting, "mypaint", width=w, height=h, seed=seed)
             save_png(real, tmp / "painting_real.png")
         except (OSError, RuntimeError, ImportError):
             pass  # no libmypaint: the neural painting and the strokes stand on their own

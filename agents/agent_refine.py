@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from agents.agent_levels import TILE, AgentView, InitFn, _resize_tiles, paint_with_agent
 from painters import actions as A
-from painters.compositing import from_uint8, over, to_uint8
+from painters.compositing import from_uint8, over_sequence, to_uint8
 
 
 def agent_init_fn(model: Any, painter: torch.nn.Module) -> InitFn:
@@ -54,8 +54,7 @@ def agent_init_fn(model: Any, painter: torch.nn.Module) -> InitFn:
             acts = view.act(obs)[:, : min(view.k, n - done)]  # (B, k', 12)
             drawn = painter(torch.from_numpy(acts.reshape(-1, A.ACTION_DIM)).to(pdev)).float()
             drawn = drawn.view(b, acts.shape[1], *drawn.shape[1:])
-            for j in range(acts.shape[1]):
-                canvas = over(canvas, drawn[:, j])
+            canvas = over_sequence(canvas, drawn)
             out.append(acts)
         return torch.from_numpy(np.concatenate(out, axis=1)).to(target.device)
 

@@ -63,7 +63,7 @@ def child(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(1)
-    from painters.export import render_painting
+    from painters.rerender import render_painting
 
     painting = make_painting(args.strokes, args.size, 0, args.layout == "canvas")
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,4 +1,5 @@
-"""Replay a painting: lay its actions in order with any renderer or neural painter."""
+"""Replay a painting: lay its actions in order with any renderer or neural painter (the part of
+:func:`painters.render` that draws a painting as it was painted; call that)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import numpy as np
 import torch
 
 from painters import actions as A
-from painters.compositing import blank_canvas, over, to_uint8
+from painters.compositing import blank_canvas, over, over_sequence, to_uint8
 from painters.resolving import neural_spec, resolve_renderer
 
 
-def replay(
+def replay_strokes(
     actions,
     renderer="mypaint",
     size: int = 64,
@@ -32,7 +33,7 @@ def replay(
 
     ``actions`` is an (N, 12) array, or a saved painting (a ``strokes.npz`` / ``strokes.json``
     path or a :class:`painters.export.Painting`), which brings its own canvas size, stroke scale
-    and background: ``replay("out/strokes.npz", load_painter("default"))`` reproduces that
+    and background: ``replay_strokes("out/strokes.npz", load_painter("default"))`` reproduces that
     folder's ``painting.png`` at any aspect ratio (tiled paintings keep each stroke's 64 px
     window, so the neural replay is exact).
 
@@ -125,8 +126,7 @@ def _replay_neural(
     for i in range(0, len(acts), batch_size):
         bi = None if brush_index is None else brush_index[i : i + batch_size]
         strokes = draw_strokes(painter, acts[i : i + batch_size], i, seed, bi)
-        for s in strokes:
-            canvas = over(canvas, s[None])
+        canvas = over_sequence(canvas, strokes[None])
     return to_uint8(canvas[0])
 
 
@@ -157,7 +157,7 @@ def _replay_saved(painting, renderer, size, seed, brush, width, height) -> np.nd
         return _replay_neural(a, renderer, size, bg, 256, 0, bidx)
     w = width or painting.width
     h = height or painting.height
-    return replay(
+    return replay_strokes(
         painting.actions,
         renderer,
         max(w, h),

@@ -12,7 +12,8 @@ from conftest import needs_mypaint
 from painters import actions as A
 from painters import export as E
 from painters import random_actions
-from painters.export import Painting, StrokesError, load_strokes, render_painting, to_svg
+from painters.export import Painting, StrokesError, load_strokes, to_svg
+from painters.rerender import render_painting
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -67,8 +67,9 @@ from agents.palette import parse_palette, to_hex
 from agents.progress import Progress
 from painters.cli import OutputFolder, first_line, guarded, parser
 from painters.compositing import to_uint8
-from painters.export import Painting, render_painting
+from painters.export import Painting
 from painters.gif import EvenFrames
+from painters.rendering import render
 
 DEFAULT_BRUSH = "classic/dry_brush"
 METHODS = ("gradient", "agent", "agent+gradient")
@@ -427,7 +428,7 @@ def write_outputs(
     with progress.task("re-render"):
         try:
             w, h = product.output_size(args.render_size)
-            real = render_painting(product, "mypaint", width=w, height=h, seed=args.seed)
+            real = render(product, "mypaint", width=w, height=h, seed=args.seed)
             save_png(real, tmp / "painting_real.png")
         except (OSError, RuntimeError, ImportError) as e:
             if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):

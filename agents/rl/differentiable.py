@@ -25,7 +25,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
 from painters.actions import ACTION_DIM, from_env_action_torch
-from painters.compositing import blank_canvas, over
+from painters.compositing import blank_canvas, over_sequence
 from painters.distances import get_distance
 from painters.loading import load_painter
 from painters.schedule import cosine_lr
@@ -86,8 +86,7 @@ def rollout(
         act = policy_actions(model, obs)  # (B, 12k) in [-1, 1]
         strokes = painter(from_env_action_torch(act).reshape(b * k, ACTION_DIM))
         strokes = strokes.view(b, k, *strokes.shape[1:])
-        for j in range(k):
-            canvas = over(canvas, strokes[:, j])
+        canvas = over_sequence(canvas, strokes)
         dists.append(distance(canvas, targets))
     return torch.stack(dists), canvas
 
@@ -121,8 +120,7 @@ def synthetic_targets(
         acts = torch.from_numpy(rng.random((n, ACTION_DIM), dtype=np.float32)).to(device)
         bg = tuple(int(c) for c in rng.integers(0, 256, 3))
         canvas = blank_canvas(1, size, bg, device=device)
-        for s in painter(acts):
-            canvas = over(canvas, s[None])
+        canvas = over_sequence(canvas, painter(acts)[None])
         out.append(canvas[0])
     return torch.stack(out)
 
