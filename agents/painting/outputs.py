@@ -1,7 +1,7 @@
-"""Writing an agent painting's files (re-exported by :mod:`agents.agent_painting`): what
+"""Writing an agent painting's files (re-exported by :mod:`agents.painting`): what
 ``scripts/paint.py`` writes, staged in a temporary folder so a failure leaves nothing half-written.
 
-Split from :mod:`agents.agent_painting` to keep modules small; import from there."""
+Split from :mod:`agents.painting` to keep modules small; import from there."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ def write_painting_outputs(
     import shutil
     import tempfile
 
-    from agents.animation import frame_indices, write_gif
-    from agents.export import write_stroke_files
-    from agents.images import save_png
+    from agents.painting.export import write_stroke_files
+    from painters.gif import frame_indices, write_gif
+    from painters.images import save_png
     from painters.rendering import render
     from painters.replaying import replay_windows
 

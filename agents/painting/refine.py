@@ -1,8 +1,8 @@
-"""Agent + gradient painting (re-exported by :mod:`agents.agent_painting`): the agent's strokes
+"""Agent + gradient painting (re-exported by :mod:`agents.painting`): the agent's strokes
 refined jointly by gradient descent (:func:`refine_painting`), or the agent proposing each
 group's first strokes to the gradient painter (:func:`agent_init_fn`).
 
-Split from :mod:`agents.agent_painting` to keep modules small; import from there."""
+Split from :mod:`agents.painting` to keep modules small; import from there."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.agent_levels import TILE, AgentView, InitFn, _resize_tiles, paint_with_agent
+from agents.painting.levels import TILE, AgentView, InitFn, _resize_tiles, paint_with_agent
 from painters import actions as A
 from painters.compositing import from_uint8, over_sequence, to_uint8
 
@@ -107,14 +107,14 @@ def paint_with_agent_and_gradient(
         tile_windows,
         to_global,
     )
-    from agents.images import resize
+    from painters.images import resize
     from painters.loading import load_painter, resolve_device
 
     img = np.asarray(image)
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(
             f"image must be uint8 RGB (H, W, 3), got {img.dtype} {img.shape}; "
-            "load it with agents.images.load_image"
+            "load it with painters.images.load_image"
         )
     if mode not in ("auto", "refine", "init"):
         raise ValueError(f"mode must be 'auto', 'refine' or 'init', got {mode!r}")
@@ -143,7 +143,7 @@ def paint_with_agent_and_gradient(
             painting.local_actions = np.clip(local, 0.0, 1.0).astype(np.float32)
             painting.actions = to_global(painting.local_actions, painting.windows, width, height)
             painting.canvas = to_uint8(finished)
-    painting.info = {**painting.info, "made_by": "agents.agent_painting (agent + gradient)"}
+    painting.info = {**painting.info, "made_by": "agents.painting (agent + gradient)"}
     return painting
 
 

@@ -80,8 +80,8 @@ def export_episode(
     canvas), ``strokes.npz``, ``strokes.json`` and ``painting.svg`` in ``folder``, as
     ``neural-paint`` does; re-render it at any size with
     ``scripts/render_strokes.py FOLDER/strokes.npz --size 512``."""
-    from agents.images import save_png
     from painters.compositing import to_uint8
+    from painters.images import save_png
 
     painting = episode_painting(env, brush, info)
     canvas = getattr(getattr(env, "unwrapped", env), "canvas", None)
