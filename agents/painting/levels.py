@@ -1,9 +1,7 @@
 """The core of painting with an agent (re-exported by :mod:`agents.painting`, whose
 docstring explains the design): how an SB3 agent sees and acts (:class:`AgentView`), the tiles of
 each level of the divide and how a tile's strokes map into its 64 px window, and
-:func:`paint_with_agent`, which paints level by level, all tiles of a level in one batch.
-
-Split from :mod:`agents.painting` to keep modules small; import from there."""
+:func:`paint_with_agent`, which paints level by level, all tiles of a level in one batch."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
 """Writing an agent painting's files (re-exported by :mod:`agents.painting`): what
-``scripts/paint.py`` writes, staged in a temporary folder so a failure leaves nothing half-written.
-
-Split from :mod:`agents.painting` to keep modules small; import from there."""
+``scripts/paint.py`` writes, staged in a temporary folder so a failure leaves nothing half-written."""
 
 from __future__ import annotations
 

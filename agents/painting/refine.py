@@ -1,8 +1,6 @@
 """Agent + gradient painting (re-exported by :mod:`agents.painting`): the agent's strokes
 refined jointly by gradient descent (:func:`refine_painting`), or the agent proposing each
-group's first strokes to the gradient painter (:func:`agent_init_fn`).
-
-Split from :mod:`agents.painting` to keep modules small; import from there."""
+group's first strokes to the gradient painter (:func:`agent_init_fn`)."""
 
 from __future__ import annotations
 
