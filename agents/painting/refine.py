@@ -4,7 +4,6 @@ group's first strokes to the gradient painter (:func:`agent_init_fn`)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ import torch.nn.functional as F
 from agents.painting.levels import TILE, AgentView, InitFn, _resize_tiles, paint_with_agent
 from painters import actions as A
 from painters.compositing import from_uint8, over_sequence, to_uint8
+from painters.schedule import cosine_lr
 
 
 def agent_init_fn(model: Any, painter: torch.nn.Module) -> InitFn:
@@ -184,7 +184,7 @@ def refine_painting(
     history: list[float] = []
     for step in range(max(0, int(steps))):
         for group in opt.param_groups:
-            group["lr"] = lr * (0.1 + 0.45 * (1 + math.cos(math.pi * step / max(1, steps))))
+            group["lr"] = cosine_lr(lr, step, max(1, steps))
         strokes = painter(params.decode(raw)[0])
         placed = torch.stack([F.pad(s, pad) for s, pad in zip(strokes, pads, strict=True)])
         canvas = composite(bg, placed[None])
