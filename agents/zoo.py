@@ -59,7 +59,7 @@ def install(batched: bool = True) -> None:
     import rl_zoo3.utils as zu
 
     import painting_env  # noqa: F401  (registers Painting-v0)
-    from agents.rl.training import _extractors
+    from agents.rl.building import _extractors
 
     for name, cls in _extractors().items():
         setattr(em, name, cls)  # names the zoo's eval of policy_kwargs can see

@@ -1,4 +1,4 @@
-"""Painting photos with an agent (``agents.agent_painting``): seconds per image and MSE against
+"""Painting photos with an agent (``agents.painting``): seconds per image and MSE against
 a 16 x 16 flat-colour grid at the painting's size (targets: ratio <= 0.80, <= 8 s per
 image on 2 CPU cores including start-up).
 
@@ -44,7 +44,7 @@ def flat16_mse(target: np.ndarray) -> float:
     """MSE of the 16 x 16 flat-colour grid of ``target`` (uint8, the painting's size)."""
     t = target.astype(np.float64) / 255.0
     try:
-        from agents.baselines import flat_grid
+        from agents.evaluation.baselines import flat_grid
     except ImportError:  # computed here when the baselines module is missing
         flat_grid = _flat_grid
     return float(np.mean((flat_grid(t, 16) - t) ** 2))
@@ -76,8 +76,8 @@ def since(t0: tuple[float, float]) -> tuple[float, float]:
 
 
 def bench_agent(args, images, model, painter) -> None:
-    from agents.agent_painting import paint_with_agent, write_painting_outputs
-    from agents.images import load_image, resize
+    from agents.painting import paint_with_agent, write_painting_outputs
+    from painters.images import load_image, resize
 
     print("\n| image | painting | MSE | flat 16x16 | ratio | paint s (cpu) | +export s (cpu) |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -104,8 +104,8 @@ def bench_agent(args, images, model, painter) -> None:
 
 
 def sweep(args, images, model, painter) -> None:
-    from agents.agent_painting import paint_with_agent
-    from agents.images import load_image, resize
+    from agents.painting import paint_with_agent
+    from painters.images import load_image, resize
 
     configs = [
         ((1,), (1,)),
@@ -137,9 +137,9 @@ def gradient(args, images, model, painter) -> None:
     ``agent+gradient`` refine: the agent's painting refined jointly for ``--refine-steps``
     steps, and the first step whose MSE reaches plain gradient's at its most steps; ``init``:
     the gradient painter with the agent's strokes as each group's start."""
-    from agents.agent_painting import paint_with_agent_and_gradient
     from agents.gradient import GradientConfig, canvas_size, paint_images
-    from agents.images import load_image, resize
+    from agents.painting import paint_with_agent_and_gradient
+    from painters.images import load_image, resize
 
     loaded = [load_image(p) for p in images]
     targets = []

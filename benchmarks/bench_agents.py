@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from agents.baselines import flat_grid, mean_colour
+    from agents.evaluation.baselines import flat_grid, mean_colour
     from painters.io import atomic_write_text
     from painting_env.targets import TargetSet, load_image
 

@@ -23,8 +23,8 @@ import torch.nn.functional as F
 
 import painters
 from agents.gradient import GradientConfig, paint_images
-from agents.images import center_square, load_image, resize
 from painters.compositing import from_uint8
+from painters.images import center_square, load_image, resize
 
 ROOT = Path(__file__).resolve().parents[1]
 

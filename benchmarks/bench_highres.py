@@ -63,7 +63,7 @@ def child(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(1)
-    from painters.export import render_painting
+    from painters.rerender import render_painting
 
     painting = make_painting(args.strokes, args.size, 0, args.layout == "canvas")
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -86,9 +86,9 @@ def paint_case(image: Path, method: str, extra: list[str], out: Path) -> dict:
     import numpy as np
     from PIL import Image
 
-    from agents.baselines import flat_grid
+    from agents.evaluation.baselines import flat_grid
     from agents.evaluation.seams import seam_ratio
-    from agents.images import load_image, resize
+    from painters.images import load_image, resize
 
     cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "agents.cli.paint", str(image)]
     cmd += ["--method", method, "--out", str(out), "--quiet", *extra]

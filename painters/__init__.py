@@ -9,8 +9,9 @@ compositing, distances and stroke datasets.
 >>> image = painters.render(painters.random_actions(8, rng=0), "neural")  # uint8 (64, 64, 3)
 
 Names that need torch are imported on first use (PEP 562), so dataset workers and the real
-renderer start without paying torch's import time. (The replay function lives in
-``painters.replaying``: a submodule named like the function would shadow it once imported.)
+renderer start without paying torch's import time. ``painters.render`` is the one way to draw
+strokes at any size with any renderer; ``painters.replay`` is the same function under its first
+name.
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ _LAZY = {
     "Painting": "painters.painting",
     "load_strokes": "painters.painting",
     "render": "painters.rendering",
-    "resolve_renderer": "painters.rendering",
-    "render_painting": "painters.rerender",
+    "resolve_renderer": "painters.resolving",
     "save_svg": "painters.svg",
     "to_svg": "painters.svg",
     "load_painter": "painters.loading",
@@ -49,7 +49,7 @@ _LAZY = {
     "bundled_brushes": "painters.loading",
     "resolve_device": "painters.loading",
     "NeuralPainter": "painters.models",
-    "replay": "painters.replaying",
+    "replay": "painters.rendering",
     "replay_windows": "painters.replaying",
 }
 
@@ -61,9 +61,9 @@ if TYPE_CHECKING:
     from painters.loading import bundled_brushes, load_painter, resolve_device
     from painters.models import NeuralPainter
     from painters.painting import Painting, load_strokes
-    from painters.rendering import render, resolve_renderer
-    from painters.replaying import replay, replay_windows
-    from painters.rerender import render_painting
+    from painters.rendering import render, replay
+    from painters.replaying import replay_windows
+    from painters.resolving import resolve_renderer
     from painters.svg import save_svg, to_svg
 
 
@@ -100,7 +100,6 @@ __all__ = [
     "random_actions",
     "render",
     "render_brushes",
-    "render_painting",
     "replay",
     "replay_windows",
     "resolve_device",

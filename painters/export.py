@@ -1,10 +1,10 @@
-"""A painting as a product: its strokes as files (npz, JSON), as SVG, re-rendered at any size,
-as a GIF. The pieces live in their own modules; this one gathers them so existing imports keep
-working.
+"""A painting as a product: its strokes as files (npz, JSON) and as SVG, in one namespace
+(the pieces live in :mod:`painters.painting`, :mod:`painters.svg` and :mod:`painters.gif`; to
+draw a painting at any size use :func:`painters.render`).
 
 >>> p = Painting(actions, width=96, height=64)
 >>> p.save_npz("out/strokes.npz"); p.save_json("out/strokes.json"); save_svg(p, "out/painting.svg")
->>> image = render_painting(load_strokes("out/strokes.npz"), "mypaint", width=768, height=512)
+>>> image = painters.render(load_strokes("out/strokes.npz"), "mypaint", width=768, height=512)
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from painters.painting import (
     stroke_radius,
 )
 from painters.renderers.base import DEFAULT_BRUSH
-from painters.rerender import SIMPLE_MARGIN_RADII, Frames, render_painting
 from painters.svg import (
     SVG_INK_0,
     SVG_INK_P,
@@ -39,18 +38,15 @@ __all__ = [
     "FORMAT_VERSION",
     "GIF_FRAMES",
     "GIF_SIDE",
-    "SIMPLE_MARGIN_RADII",
     "SVG_INK_0",
     "SVG_INK_P",
     "SVG_SPEED",
     "SVG_WIDTH_0",
     "SVG_WIDTH_P",
     "FrameRecorder",
-    "Frames",
     "Painting",
     "StrokesError",
     "load_strokes",
-    "render_painting",
     "save_svg",
     "stroke_radius",
     "svg_stroke_style",

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import torch
 
-from painters.models.base import NeuralPainter
+from painters.bundled import PRETRAINED_DIR
+from painters.models import NeuralPainter  # the package: registers every painter kind
 from painters.renderers.base import DEFAULT_BRUSH
-
-PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 
 #: MyPaint brush → the bundled painter (folder under ``painters/pretrained``) imitating it.
 BUNDLED_BRUSHES: dict[str, str] = {

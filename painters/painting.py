@@ -204,8 +204,10 @@ class Painting:
         }
 
     # -- npz ---------------------------------------------------------------------------------
-    def save_npz(self, path: str | os.PathLike) -> Path:
-        """Write ``actions`` and the metadata as plain arrays (no pickle), atomically."""
+    def save_npz(self, path: str | os.PathLike, extra: dict | None = None) -> Path:
+        """Write ``actions`` and the metadata as plain arrays (no pickle), atomically, in one
+        write. ``extra``: more plain numeric/string arrays stored beside them (``ValueError``,
+        before anything is written, if one would replace a painting key)."""
         arrays = {
             "actions": self.actions.astype(np.float32),
             "width": np.int64(self.width),
@@ -222,6 +224,10 @@ class Painting:
         if self.local_actions is not None:
             arrays["local_actions"] = self.local_actions.astype(np.float32)
             arrays["windows"] = np.asarray(self.windows, np.int64)
+        clash = set(arrays) & set(extra or {})
+        if clash:
+            raise ValueError(f"extra arrays would overwrite painting keys: {sorted(clash)}")
+        arrays.update({k: np.asarray(v) for k, v in (extra or {}).items()})
 
         def write(f) -> None:
             np.savez_compressed(f, **arrays)

@@ -1,4 +1,5 @@
-"""Replay a painting: lay its actions in order with any renderer or neural painter."""
+"""Replay a painting: lay its actions in order with any renderer or neural painter (the part of
+:func:`painters.render` that draws a painting as it was painted; call that)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import numpy as np
 import torch
 
 from painters import actions as A
-from painters.compositing import blank_canvas, over, to_uint8
+from painters.compositing import blank_canvas, over, over_sequence, to_uint8
+from painters.resolving import neural_spec, resolve_renderer
 
 
-def replay(
+def replay_strokes(
     actions,
     renderer="mypaint",
     size: int = 64,
@@ -31,11 +33,11 @@ def replay(
 
     ``actions`` is an (N, 12) array, or a saved painting (a ``strokes.npz`` / ``strokes.json``
     path or a :class:`painters.export.Painting`), which brings its own canvas size, stroke scale
-    and background: ``replay("out/strokes.npz", load_painter("default"))`` reproduces that
+    and background: ``replay_strokes("out/strokes.npz", load_painter("default"))`` reproduces that
     folder's ``painting.png`` at any aspect ratio (tiled paintings keep each stroke's 64 px
     window, so the neural replay is exact).
 
-    ``renderer`` is any spec of :func:`painters.rendering.resolve_renderer`: ``"mypaint"``,
+    ``renderer`` is any spec of :func:`painters.resolving.resolve_renderer`: ``"mypaint"``,
     ``"simple"``, a :class:`Renderer`, ``"neural"`` (the bundled default painter), a painter
     folder or bundled name, or a neural painter module ``(B, 12) -> (B, 4, 64, 64)`` (then
     ``size`` must be the painter's).
@@ -46,8 +48,6 @@ def replay(
     :class:`painters.brushes.MultiBrushPainter` draws each with that brush's painter, and
     ``"neural"`` for a saved mixed-brush painting means each brush's bundled painter.
     """
-    from painters.rendering import resolve_renderer
-
     if isinstance(actions, str | os.PathLike) or hasattr(actions, "save_npz"):
         from painters.painting import load_strokes
 
@@ -75,7 +75,7 @@ def replay(
     return r.paint(a, **kwargs)
 
 
-def _draw(
+def draw_strokes(
     painter: torch.nn.Module,
     acts: torch.Tensor,
     start: int = 0,
@@ -99,7 +99,7 @@ def _draw(
         out = None
         for k in np.unique(idx).tolist():
             rows = np.flatnonzero(idx == k)
-            sub = _draw(painter.painters[k], acts[torch.from_numpy(rows).to(acts.device)],
+            sub = draw_strokes(painter.painters[k], acts[torch.from_numpy(rows).to(acts.device)],
                         seed=seed, indices=[indices[r] for r in rows])  # fmt: skip
             if out is None:
                 out = sub.new_zeros((len(acts), *sub.shape[1:]))
@@ -125,25 +125,9 @@ def _replay_neural(
     acts = torch.from_numpy(a).to(dev)
     for i in range(0, len(acts), batch_size):
         bi = None if brush_index is None else brush_index[i : i + batch_size]
-        strokes = _draw(painter, acts[i : i + batch_size], i, seed, bi)
-        for s in strokes:
-            canvas = over(canvas, s[None])
+        strokes = draw_strokes(painter, acts[i : i + batch_size], i, seed, bi)
+        canvas = over_sequence(canvas, strokes[None])
     return to_uint8(canvas[0])
-
-
-def neural_spec(renderer, painting, device: str | torch.device = "cpu"):
-    """``"neural"`` for ``painting``: the default painter, or for a painting that mixes brushes
-    each brush's bundled painter (a :class:`painters.brushes.MultiBrushPainter`); any other
-    spec is returned as it is."""
-    from painters.rendering import resolve_renderer
-
-    if not (isinstance(renderer, str) and renderer == "neural"):
-        return renderer
-    if getattr(painting, "multi_brush", False):
-        from painters.brushes import load_painters
-
-        return load_painters(painting.brushes, device)
-    return resolve_renderer(renderer, device=device)
 
 
 def painting_brush_index(painter, painting) -> np.ndarray | None:
@@ -173,7 +157,7 @@ def _replay_saved(painting, renderer, size, seed, brush, width, height) -> np.nd
         return _replay_neural(a, renderer, size, bg, 256, 0, bidx)
     w = width or painting.width
     h = height or painting.height
-    return replay(
+    return replay_strokes(
         painting.actions,
         renderer,
         max(w, h),
@@ -220,7 +204,7 @@ def replay_windows(
     bi = None if brush_index is None else np.asarray(brush_index).reshape(-1)
     for c0 in range(0, len(acts), REPLAY_CHUNK):  # a chunk at a time: bounded memory
         sub = None if bi is None else bi[c0 : c0 + REPLAY_CHUNK]
-        strokes = _draw(painter, acts[c0 : c0 + REPLAY_CHUNK], c0, brush_index=sub)
+        strokes = draw_strokes(painter, acts[c0 : c0 + REPLAY_CHUNK], c0, brush_index=sub)
         chunk = places[c0 : c0 + REPLAY_CHUNK]
         for i, ((x, y), s) in enumerate(zip(chunk, strokes, strict=True), c0):
             view = canvas[:, y : y + tile, x : x + tile]

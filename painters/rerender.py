@@ -19,6 +19,8 @@ import numpy as np
 from painters import actions as A
 from painters.gif import FrameRecorder
 from painters.painting import Painting, stroke_radius
+from painters.replaying import draw_strokes, painting_brush_index
+from painters.resolving import neural_spec, resolve_renderer
 
 #: Half-width, in brush radii, of the window margin around a simple-renderer stroke.
 SIMPLE_MARGIN_RADII = 2.5
@@ -69,8 +71,6 @@ def render_painting(
         image = _paint_simple(painting, w, h, callback=frames)
     else:
         from painters.renderers import Renderer
-        from painters.rendering import resolve_renderer
-        from painters.replaying import neural_spec
 
         if brush is None:
             renderer = neural_spec(renderer, painting, device)
@@ -220,7 +220,6 @@ def _paint_neural(
     import torch
 
     from painters.compositing import to_uint8
-    from painters.replaying import _draw, painting_brush_index
 
     bidx = painting_brush_index(painter, painting)
     psize = int(getattr(painter, "size", 64))
@@ -250,7 +249,7 @@ def _paint_neural(
         with torch.no_grad():
             # stochastic painters: stroke i's texture from (seed, i), so re-renders repeat
             bi = None if bidx is None else bidx[c0 : c0 + batch]
-            strokes = _draw(painter, torch.from_numpy(local).to(dev), c0, seed, bi)
+            strokes = draw_strokes(painter, torch.from_numpy(local).to(dev), c0, seed, bi)
             strokes = strokes.float().cpu().numpy()
         for j, (ox, oy, side) in enumerate(windows):
             s = np.clip(strokes[j], 0.0, 1.0)

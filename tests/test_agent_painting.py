@@ -1,4 +1,4 @@
-"""Painting any image with an agent (agents.agent_painting): shapes for square and non-square
+"""Painting any image with an agent (agents.painting): shapes for square and non-square
 images, the exact stroke budget for any strokes_per_step, determinism, the tile → window →
 image mapping, an exact replay of the saved strokes, and agent + gradient beating the agent."""
 
@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.agent_painting import (
+from agents.gradient import GradientConfig, canvas_size, tile_windows, to_global
+from agents.painting import (
     AgentView,
     agent_init_fn,
     level_tiles,
@@ -22,7 +23,6 @@ from agents.agent_painting import (
     tile_window,
     write_painting_outputs,
 )
-from agents.gradient import GradientConfig, canvas_size, tile_windows, to_global
 from painters import actions as A
 from painters.replaying import replay_windows
 
@@ -87,7 +87,7 @@ def default_agent():
 
 
 def mse(painting, image) -> float:
-    from agents.images import resize
+    from painters.images import resize
 
     target = resize(image, painting.width, painting.height)
     return float(np.mean((painting.canvas / 255.0 - target / 255.0) ** 2))

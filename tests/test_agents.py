@@ -216,7 +216,8 @@ def test_bundled_default_agent_paints():
 
 
 def test_init_from_warm_starts_a_new_run(tmp_path):
-    from agents.rl.training import build_model, load_hyperparams, make_vec_env, warm_start
+    from agents.rl.building import make_vec_env
+    from agents.rl.training import build_model, load_hyperparams, warm_start
 
     _train("sac", tmp_path / "a", steps=64)
     src = load_agent(package_agent(tmp_path / "a", tmp_path / "pkg", {}))

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import painting_env  # noqa: F401  (registers Painting-v0)
-from agents.agent_levels import AgentView
+from agents.painting.levels import AgentView
 from painting_env.config import MAX_STROKES, PaintingConfig
 from painting_env.env import PaintingEnv
 from painting_env.observation import (

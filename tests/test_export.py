@@ -12,7 +12,8 @@ from conftest import needs_mypaint
 from painters import actions as A
 from painters import export as E
 from painters import random_actions
-from painters.export import Painting, StrokesError, load_strokes, render_painting, to_svg
+from painters.export import Painting, StrokesError, load_strokes, to_svg
+from painters.rerender import render_painting
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -221,3 +222,22 @@ def test_mypaint_any_size_and_gif(tmp_path, painting):
         assert g.n_frames >= 2 and g.size == (120, 80)
     again = render_painting(painting, "mypaint", width=120, height=80, brush="classic/pencil")
     np.testing.assert_array_equal(img, again)  # the painting's own brush is the default
+
+
+def test_stroke_files_write_the_npz_once_with_its_extra_arrays(tmp_path, monkeypatch) -> None:
+    from agents.painting.export import write_stroke_files
+
+    writes = []
+    savez = np.savez_compressed
+    monkeypatch.setattr(
+        np, "savez_compressed", lambda f, **a: (writes.append(sorted(a)), savez(f, **a))
+    )
+    painting = Painting(random_actions(3, rng=0), width=96, height=64)
+    write_stroke_files(painting, tmp_path / "out", {"seed": np.int64(7)})
+    assert len(writes) == 1 and "seed" in writes[0] and "actions" in writes[0]
+    with np.load(tmp_path / "out" / "strokes.npz", allow_pickle=False) as z:
+        assert int(z["seed"]) == 7
+    assert load_strokes(tmp_path / "out" / "strokes.npz").width == 96
+    with pytest.raises(ValueError, match="overwrite painting keys"):
+        painting.save_npz(tmp_path / "clash.npz", {"width": np.int64(1)})
+    assert not (tmp_path / "clash.npz").exists()

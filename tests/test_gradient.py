@@ -24,9 +24,9 @@ from agents.gradient import (
     to_global,
     window_classes,
 )
-from agents.images import ImageError, load_image, save_png
-from agents.perceptual import PerceptualLoss, layer_names, make_features
+from agents.gradient.perceptual import PerceptualLoss, layer_names, make_features
 from painters.compositing import from_uint8, over_sequence
+from painters.images import ImageError, load_image, save_png
 
 torch.set_num_threads(1)
 TINY = dict(strokes=6, groups=2, steps=3, refine_steps=2)

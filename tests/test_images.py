@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import agents.images
 import painting_env.targets
 from painters.images import ImageError, load_image
 from painting_env.targets import TargetSet
@@ -29,7 +28,6 @@ def files(tmp_path):
 
 
 def test_one_loader_everywhere() -> None:
-    assert agents.images.load_image is load_image
     assert painting_env.targets.load_image is load_image
 
 

@@ -153,7 +153,7 @@ def test_export_episode(tmp_path):
     import gymnasium
 
     import painting_env  # noqa: F401  (registers Painting-v0)
-    from agents.export import export_episode
+    from agents.painting.export import export_episode
 
     env = gymnasium.make("Painting-v0", max_strokes=3)
     env.reset(seed=0)

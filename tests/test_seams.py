@@ -105,7 +105,7 @@ def test_seam_strokes_lower_the_seam_ratio_of_a_blocky_painting(painter):
 
 
 def test_progress_bars_close_at_what_was_done(capsys):
-    from agents.progress import Progress
+    from agents.painting.progress import Progress
 
     p = Progress()
     for _ in range(3):

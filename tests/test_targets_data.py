@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from agents.baselines import flat_grid, mean_colour
+from agents.evaluation.baselines import flat_grid, mean_colour
 from painting_env.target_data import (
     Source,
     build_targets,

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 import painting_env  # noqa: F401  (registers Painting-v0)
-from agents.rl.training import HYPERPARAMS_DIR, _extractors, load_hyperparams, policy_kwargs_for
+from agents.rl.building import _extractors, policy_kwargs_for
+from agents.rl.training import HYPERPARAMS_DIR, load_hyperparams
 from agents.rl.wrappers import ScaleReward, VecScaleReward
 from agents.rl.zoo_format import (
     apply_vec_env_wrappers,

@@ -25,7 +25,7 @@ half-written; --out is checked before painting (a file, or a folder you cannot w
 at once).
 
 Methods: ``gradient`` (gradient descent through the painter), ``agent`` (a trained Painting-v0
-agent, --agent, paints the image and then tiles of it, :mod:`agents.agent_painting`) or
+agent, --agent, paints the image and then tiles of it, :mod:`agents.painting`) or
 ``agent+gradient`` (the agent proposes each group's first strokes, gradient descent refines
 them).
 
@@ -48,9 +48,7 @@ import numpy as np
 import torch
 
 import painters
-from agents.animation import frame_indices, write_gif
 from agents.cli import checks
-from agents.export import write_stroke_files
 from agents.gradient import (
     GradientConfig,
     auto_grid,
@@ -61,14 +59,16 @@ from agents.gradient import (
     paint_images,
     size_for_fraction,
 )
-from agents.images import ImageError, load_image, resize, save_png
-from agents.paint_defaults import default_method
-from agents.palette import parse_palette, to_hex
-from agents.progress import Progress
+from agents.gradient.palette import parse_palette, to_hex
+from agents.painting.defaults import default_method
+from agents.painting.export import write_stroke_files
+from agents.painting.progress import Progress
 from painters.cli import OutputFolder, first_line, guarded, parser
 from painters.compositing import to_uint8
-from painters.export import Painting, render_painting
-from painters.gif import EvenFrames
+from painters.export import Painting
+from painters.gif import EvenFrames, frame_indices, write_gif
+from painters.images import ImageError, load_image, resize, save_png
+from painters.rendering import render
 
 DEFAULT_BRUSH = "classic/dry_brush"
 METHODS = ("gradient", "agent", "agent+gradient")
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             model = load_agent(args.agent, device="cpu")
         perceptual = None
         if "perceptual" in args.loss:
-            from agents.perceptual import PerceptualLoss
+            from agents.gradient.perceptual import PerceptualLoss
 
             perceptual = PerceptualLoss(weights=args.perceptual_weights).to(device)
         loss_fn = make_loss(args.loss, perceptual=perceptual)
@@ -382,15 +382,15 @@ def paint(method, image, target, painter, model, cfg, loss_fn, real_seed, callba
           grid: int = 1, device="cpu", seed: int = 0):  # fmt: skip
     """One painting of ``target`` (``image`` resized to the working canvas) by ``method``:
     ``gradient`` (:func:`agents.gradient.paint_images`), ``agent`` or ``agent+gradient``
-    (:mod:`agents.agent_painting`, which needs the SB3 ``model``)."""
+    (:mod:`agents.painting`, which needs the SB3 ``model``)."""
     if method == "gradient":
         return paint_images(painter, [target], cfg, loss_fn=loss_fn, callback=callback,
                             real_seed=real_seed)[0]  # fmt: skip
     try:
-        from agents import agent_painting
+        import agents.painting as agent_painting
     except ImportError as e:
         raise RuntimeError(
-            f"--method {method} needs agents.agent_painting, which cannot be imported "
+            f"--method {method} needs agents.painting, which cannot be imported "
             f"({first_line(e)}); use --method gradient"
         ) from None
     if method == "agent":
@@ -427,7 +427,7 @@ def write_outputs(
     with progress.task("re-render"):
         try:
             w, h = product.output_size(args.render_size)
-            real = render_painting(product, "mypaint", width=w, height=h, seed=args.seed)
+            real = render(product, "mypaint", width=w, height=h, seed=args.seed)
             save_png(real, tmp / "painting_real.png")
         except (OSError, RuntimeError, ImportError) as e:
             if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):

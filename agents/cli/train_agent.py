@@ -18,7 +18,8 @@ import sys
 
 import torch
 
-from agents.rl.training import ALGOS, parse_overrides, train
+from agents.rl.building import ALGOS
+from agents.rl.training import parse_overrides, train
 from painters.cli import fail, first_line, guarded, parser
 
 

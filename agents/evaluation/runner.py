@@ -35,7 +35,7 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
 
 
 def _env(image: Path, **kwargs: Any):
-    from agents.rl.training import make_env
+    from agents.rl.building import make_env
 
     kwargs.setdefault("renderer", "neural")
     return make_env(target=str(image), **kwargs)
@@ -142,7 +142,7 @@ def paint_baseline(image: Path, name: str, strokes: int, seed: int = 0) -> Run:
     """A flat baseline (see :data:`BASELINES`) of the env's 64 px target, painted in no strokes:
     its curve goes from the white canvas (0) to its level (``strokes``), and the plot draws it
     as that level, the line the stroke methods are read against."""
-    from agents.baselines import flat_grid, mean_colour
+    from agents.evaluation.baselines import flat_grid, mean_colour
 
     target = _target64(image, seed)
     cells = BASELINES[name]

@@ -45,7 +45,7 @@ def seam_ratio(
     (:func:`grid_tiles`). Lines are scaled from ``size`` to the painting, so a 512 px re-render
     of a 256 px painting is measured on the 256 px painting's tile lines. Returns ``nan`` when
     the layout has no boundary (one tile) or no middle line."""
-    from agents.images import resize
+    from painters.images import resize
 
     img = np.asarray(painting)
     h, w = img.shape[:2]

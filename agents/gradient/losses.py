@@ -14,7 +14,7 @@ def make_loss(spec: str = "mse", *, perceptual: torch.nn.Module | None = None) -
     """A loss from a spec: names from ``painters.distances`` or ``perceptual``, mixed with ``+``
     and optional weights: ``"mse"``, ``"mse+0.5*ssim"``, ``"mse+0.1*perceptual"``.
 
-    ``perceptual`` is the feature-loss module (``agents.perceptual.PerceptualLoss``) to use for
+    ``perceptual`` is the feature-loss module (``agents.gradient.perceptual.PerceptualLoss``) to use for
     the ``perceptual`` term; it is required when the spec names it.
     """
     terms: list[tuple[float, Loss]] = []

@@ -171,7 +171,7 @@ def optimise_strokes(
         frac = g / max(1, len(sizes) - 1)
         size = cfg.size_range(cfg.coarse_size + (cfg.fine_size - cfg.coarse_size) * frac)
         # init_fn (same arguments as init_actions) proposes a group's first strokes instead,
-        # e.g. a trained agent's (agents.agent_painting.agent_init_fn)
+        # e.g. a trained agent's (agents.painting.agent_init_fn)
         init = (init_fn or init_actions)(canvas.cpu(), targets.cpu(), n, size, gen).to(dev)
         info = {"stage": "group", "group": g, "groups": len(sizes)}
         m = None if mask is None else mask[:, first : first + n]

@@ -51,7 +51,7 @@ def paint_images(
     :func:`allocate`). ``real_seed``: if given and libmypaint is present, the final refinement also
     fits the real brush's texture for re-renders with that seed (see :func:`mypaint_alphas`).
     ``init_fn``: proposes each group's initial strokes instead of :func:`init_actions` (same
-    arguments), e.g. a trained agent's (:func:`agents.agent_painting.agent_init_fn`).
+    arguments), e.g. a trained agent's (:func:`agents.painting.agent_init_fn`).
     """
     cfg = config or GradientConfig()
     if not targets:

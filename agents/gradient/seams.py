@@ -1,6 +1,6 @@
 """Hiding the tiles of a tiled painting: strokes laid by gradient descent over the lines where
 its 64 px working tiles meet (:func:`paint_seams`), the last step of an agent painting
-(:func:`agents.agent_painting.paint_with_agent`) and the last pass of a gradient painting
+(:func:`agents.painting.paint_with_agent`) and the last pass of a gradient painting
 (:func:`agents.gradient.paint_images`); and where those lines are (:func:`grid_tiles`,
 :func:`seam_lines`, used by :mod:`agents.evaluation.seams` to measure seams).
 

@@ -6,6 +6,7 @@
 >>> env = gymnasium.make("Painting-v0", target="photo.jpg", **agent.env_kwargs)  # doctest: +SKIP
 """
 
+from agents.rl.building import ALGOS, ENV_ID, make_env, make_vec_env
 from agents.rl.callbacks import (
     EpisodeDistanceCallback,
     ImageGridCallback,
@@ -16,17 +17,7 @@ from agents.rl.callbacks import (
 from agents.rl.features import PaintingCNN
 from agents.rl.loading import bundled_agents, load_agent, package_agent
 from agents.rl.through_painter import ThroughPainter
-from agents.rl.training import (
-    ALGOS,
-    ENV_ID,
-    build_model,
-    fit_to_budget,
-    load_hyperparams,
-    make_env,
-    make_vec_env,
-    parse_overrides,
-    train,
-)
+from agents.rl.training import build_model, fit_to_budget, load_hyperparams, parse_overrides, train
 
 __all__ = [
     "ALGOS",

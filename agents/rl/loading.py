@@ -99,7 +99,7 @@ def _no_pickle_objects(
     from stable_baselines3.common.utils import ConstantSchedule
     from stable_baselines3.common.vec_env import DummyVecEnv, VecTransposeImage
 
-    from agents.rl.training import ALGOS, make_env, policy_kwargs_for
+    from agents.rl.building import ALGOS, make_env, policy_kwargs_for
 
     hp = meta.get("hyperparams", {})
     size = int(env_kwargs.get("size", 64))
@@ -158,9 +158,9 @@ def _load_through_painter(
     from stable_baselines3.common.utils import ConstantSchedule
     from stable_baselines3.common.vec_env import DummyVecEnv, VecTransposeImage
 
+    from agents.rl.building import make_env
     from agents.rl.through_painter import ThroughPainter
     from agents.rl.through_policy import ThroughPainterPolicy, policy_kwargs_of
-    from agents.rl.training import make_env
 
     hp = meta.get("hyperparams", {})
     if hp.get("policy", "MultiInputPolicy") not in ThroughPainter.policy_aliases:
@@ -199,7 +199,7 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
     is rebuilt from the ``agent.json`` that training writes beside the zip (see
     :func:`_no_pickle_objects`), and a zip without one is refused with ``ValueError``.
     """
-    from agents.rl.training import ALGOS
+    from agents.rl.building import ALGOS
 
     zip_path, kw_path = _resolve(name_or_path)
     try:

@@ -146,14 +146,10 @@ def train_run(
     from stable_baselines3.common.utils import set_random_seed
     from stable_baselines3.common.vec_env import VecTransposeImage
 
+    from agents.rl.building import make_vec_env
+    from agents.rl.checkpoints import CheckpointCallback, save_model
     from agents.rl.sb3_zip import resume_model
-    from agents.rl.training import (
-        CheckpointCallback,
-        agent_env_kwargs,
-        make_vec_env,
-        save_model,
-        split_targets,
-    )
+    from agents.rl.training import agent_env_kwargs, split_targets
 
     rank, world, device = init_distributed(device)
     from painters.loading import resolve_device
@@ -329,8 +325,9 @@ def repackage_actor(
     plain-torch trainer, packaged as SAC) as a ThroughPainter agent folder ``dest``: the same
     extractor and ``mu`` weights, so it paints the same strokes; no critic. The recipe's
     hyperparameters (and ``overrides``) become the agent's, for further ``learn()``."""
+    from agents.rl.building import make_vec_env
+    from agents.rl.checkpoints import save_model
     from agents.rl.loading import _resolve, load_agent
-    from agents.rl.training import make_vec_env, save_model
 
     src = load_agent(source)
     _, kw_path = _resolve(source)

@@ -7,7 +7,7 @@
 
 Size: ``--width`` and ``--height`` as given; one of them, or ``--size`` (the longer side), keeps
 the painting's aspect ratio; nothing: the longer side is 512. Exit code 2 on bad input.
-The logic lives in :func:`painters.export.render_painting`.
+The logic lives in :func:`painters.render`.
 """
 
 from __future__ import annotations
@@ -50,16 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     if a.gif is not None and not a.gif.lower().endswith(".gif"):
         p.error(f"--gif must be a .gif file, got {a.gif}")
 
-    from painters.export import load_strokes, render_painting
     from painters.images import save_png
+    from painters.painting import load_strokes
     from painters.renderers.mypaint import MyPaintUnavailable
+    from painters.rendering import render
 
     t0 = time.perf_counter()
     try:
         painting = load_strokes(a.strokes)
         width, height = painting.output_size(a.size, a.width, a.height)
         renderer = a.renderer if a.renderer != "neural" or a.painter == "default" else a.painter
-        image = render_painting(
+        image = render(
             painting,
             renderer,
             width=width,

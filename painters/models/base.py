@@ -132,9 +132,10 @@ class NeuralPainter(nn.Module):
     def from_pretrained(
         cls, path: str | os.PathLike, device: str | torch.device = "cpu"
     ) -> NeuralPainter:
-        """Rebuild a painter from a folder written by :meth:`save_pretrained`."""
-        import painters.models  # noqa: F401  (registers every kind)
+        """Rebuild a painter from a folder written by :meth:`save_pretrained`.
 
+        Its kind must be registered: importing :mod:`painters.models` registers every built-in
+        kind (:func:`painters.load_painter` does)."""
         path = Path(path)
         cfg_file, weights = path / CONFIG_NAME, path / WEIGHTS_NAME
         if not cfg_file.is_file() or not weights.is_file():

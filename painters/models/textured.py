@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
+from painters.bundled import bundled_weights_path
 from painters.models.base import NeuralPainter
 from painters.models.structured import StructuredPainter
 
@@ -47,9 +48,7 @@ SUPPORT_RAMP = (0.005, 0.03)
 
 def structure_weights(name: str) -> dict[str, torch.Tensor] | None:
     """Weights of the bundled structured painter ``name`` (None when it is not installed)."""
-    from painters.loading import PRETRAINED_DIR
-
-    path = PRETRAINED_DIR / name / "model.safetensors"
+    path = bundled_weights_path(name)
     return load_file(str(path)) if path.is_file() else None
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from painters.io import atomic_write
 from painters.painting import Painting
 from painters.renderers.base import DEFAULT_BRUSH
 from painters.svg import save_svg
@@ -27,23 +26,15 @@ def write_stroke_files(
     painting: Painting, folder: str | os.PathLike, extra_arrays: dict | None = None
 ) -> list[Path]:
     """Write ``strokes.npz`` (``Painting.save_npz`` plus ``extra_arrays``, no pickle),
-    ``strokes.json`` and ``painting.svg`` into ``folder``, each atomically; returns the paths.
+    ``strokes.json`` and ``painting.svg`` into ``folder``, each once and atomically; returns the
+    paths.
 
     ``extra_arrays`` (plain numeric/string arrays) are stored beside the painting's own keys,
     e.g. the gradient painter's window-local actions for an exact neural re-render."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    npz = painting.save_npz(folder / "strokes.npz")
-    if extra_arrays:
-        with np.load(npz, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        clash = set(arrays) & set(extra_arrays)
-        if clash:
-            raise ValueError(f"extra arrays would overwrite painting keys: {sorted(clash)}")
-        arrays.update({k: np.asarray(v) for k, v in extra_arrays.items()})
-        atomic_write(npz, lambda f: np.savez_compressed(f, **arrays))
     return [
-        npz,
+        painting.save_npz(folder / "strokes.npz", extra_arrays),
         painting.save_json(folder / "strokes.json"),
         save_svg(painting, folder / "painting.svg"),
     ]
@@ -80,8 +71,8 @@ def export_episode(
     canvas), ``strokes.npz``, ``strokes.json`` and ``painting.svg`` in ``folder``, as
     ``neural-paint`` does; re-render it at any size with
     ``scripts/render_strokes.py FOLDER/strokes.npz --size 512``."""
-    from agents.images import save_png
     from painters.compositing import to_uint8
+    from painters.images import save_png
 
     painting = episode_painting(env, brush, info)
     canvas = getattr(getattr(env, "unwrapped", env), "canvas", None)

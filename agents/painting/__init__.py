@@ -38,10 +38,10 @@ keeps only the strokes it still has budget for).
 Usage::
 
     import agents, painters
-    from agents.agent_painting import (paint_with_agent, paint_with_agent_and_gradient,
-                                       write_painting_outputs)
+    from agents.painting import (paint_with_agent, paint_with_agent_and_gradient,
+                                 write_painting_outputs)
     from agents.gradient import GradientConfig
-    from agents.images import load_image
+    from painters.images import load_image
 
     model = agents.load_agent("default")          # any SB3 agent with model.env_kwargs
     image = load_image("photo.jpg")                # uint8 (H, W, 3), any size and aspect ratio
@@ -86,18 +86,14 @@ SB3 builds when ``load_agent`` loads a model (unused for painting).
 
 from __future__ import annotations
 
-# The code lives in three modules split by concern; every name stays importable from here.
-from agents.agent_levels import (
+# The code lives in modules split by concern (levels, refine, outputs); the public names are here.
+from agents.painting.levels import (
     DEFAULT_LEVELS,
     DEFAULT_SHARES,
     TILE,
     AgentView,
     Callback,
     InitFn,
-    _allocate,
-    _lay,
-    _resize_tiles,
-    _step_fraction,
     level_tiles,
     paint_levels,
     paint_with_agent,
@@ -106,8 +102,8 @@ from agents.agent_levels import (
     tile_weights,
     tile_window,
 )
-from agents.agent_outputs import write_painting_outputs
-from agents.agent_refine import agent_init_fn, paint_with_agent_and_gradient, refine_painting
+from agents.painting.outputs import write_painting_outputs
+from agents.painting.refine import agent_init_fn, paint_with_agent_and_gradient, refine_painting
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -116,10 +112,6 @@ __all__ = [
     "AgentView",
     "Callback",
     "InitFn",
-    "_allocate",
-    "_lay",
-    "_resize_tiles",
-    "_step_fraction",
     "agent_init_fn",
     "level_tiles",
     "paint_levels",

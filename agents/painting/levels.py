@@ -1,9 +1,7 @@
-"""The core of painting with an agent (re-exported by :mod:`agents.agent_painting`, whose
+"""The core of painting with an agent (re-exported by :mod:`agents.painting`, whose
 docstring explains the design): how an SB3 agent sees and acts (:class:`AgentView`), the tiles of
 each level of the divide and how a tile's strokes map into its 64 px window, and
-:func:`paint_with_agent`, which paints level by level, all tiles of a level in one batch.
-
-Split from :mod:`agents.agent_painting` to keep modules small; import from there."""
+:func:`paint_with_agent`, which paints level by level, all tiles of a level in one batch."""
 
 from __future__ import annotations
 
@@ -222,7 +220,7 @@ def paint_with_agent(
     )  # fmt: skip
     if n_seam == 0:
         return painting
-    from agents.images import resize
+    from painters.images import resize
     from painters.loading import load_painter, resolve_device
 
     painter = painter if painter is not None else load_painter("default", resolve_device(device))
@@ -270,11 +268,11 @@ def _paint_levels(
             image, agent and arguments always give the same painting.
         callback: called after every step with ``{"level", "step", "mse"}``, the canvas so far
             (``"canvas"``, (1, 3, H, W), valid during the call: the frames of an animation)
-            and, for progress bars (:mod:`agents.progress`), ``{"phase": "agent", "total",
+            and, for progress bars (:mod:`agents.painting.progress`), ``{"phase": "agent", "total",
             "advance"}`` in strokes.
     """
     from agents.gradient import Painting, canvas_size, to_global
-    from agents.images import resize
+    from painters.images import resize
     from painters.loading import load_painter, resolve_device
 
     del seed
@@ -282,7 +280,7 @@ def _paint_levels(
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 1:
         raise ValueError(
             f"image must be uint8 RGB (H, W, 3), got {img.dtype} {img.shape}; "
-            "load it with agents.images.load_image"
+            "load it with painters.images.load_image"
         )
     if int(strokes) < 1:
         raise ValueError(f"strokes must be at least 1, got {strokes}")
@@ -354,7 +352,7 @@ def _paint_levels(
         actions=to_global(la, wi, width, height), local_actions=la, windows=wi,
         width=width, height=height, canvas=to_uint8(canvas), stroke_scale=TILE / min(width, height),
         background=view.background, history=history,
-        info={"made_by": "agents.agent_painting.paint_with_agent", "levels": list(levels),
+        info={"made_by": "agents.painting.paint_with_agent", "levels": list(levels),
               "shares": [float(s) for s in shares], "strokes_per_step": view.k},
     )  # fmt: skip
     return painting, canvas

@@ -1,7 +1,5 @@
-"""Writing an agent painting's files (re-exported by :mod:`agents.agent_painting`): what
-``scripts/paint.py`` writes, staged in a temporary folder so a failure leaves nothing half-written.
-
-Split from :mod:`agents.agent_painting` to keep modules small; import from there."""
+"""Writing an agent painting's files (re-exported by :mod:`agents.painting`): what
+``scripts/paint.py`` writes, staged in a temporary folder so a failure leaves nothing half-written."""
 
 from __future__ import annotations
 
@@ -31,10 +29,10 @@ def write_painting_outputs(
     import shutil
     import tempfile
 
-    from agents.animation import frame_indices, write_gif
-    from agents.export import write_stroke_files
-    from agents.images import save_png
-    from painters.export import render_painting
+    from agents.painting.export import write_stroke_files
+    from painters.gif import frame_indices, write_gif
+    from painters.images import save_png
+    from painters.rendering import render
     from painters.replaying import replay_windows
 
     out = Path(folder)
@@ -48,7 +46,7 @@ def write_painting_outputs(
         write_stroke_files(painting, tmp)
         try:
             w, h = painting.output_size(render_size)
-            real = render_painting(painting, "mypaint", width=w, height=h, seed=seed)
+            real = render(painting, "mypaint", width=w, height=h, seed=seed)
             save_png(real, tmp / "painting_real.png")
         except (OSError, RuntimeError, ImportError):
             pass  # no libmypaint: the neural painting and the strokes stand on their own

@@ -1,12 +1,9 @@
-"""Agent + gradient painting (re-exported by :mod:`agents.agent_painting`): the agent's strokes
+"""Agent + gradient painting (re-exported by :mod:`agents.painting`): the agent's strokes
 refined jointly by gradient descent (:func:`refine_painting`), or the agent proposing each
-group's first strokes to the gradient painter (:func:`agent_init_fn`).
-
-Split from :mod:`agents.agent_painting` to keep modules small; import from there."""
+group's first strokes to the gradient painter (:func:`agent_init_fn`)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,9 +11,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.agent_levels import TILE, AgentView, InitFn, _resize_tiles, paint_with_agent
+from agents.painting.levels import TILE, AgentView, InitFn, _resize_tiles, paint_with_agent
 from painters import actions as A
-from painters.compositing import from_uint8, over, to_uint8
+from painters.compositing import from_uint8, over_sequence, to_uint8
+from painters.schedule import cosine_lr
 
 
 def agent_init_fn(model: Any, painter: torch.nn.Module) -> InitFn:
@@ -54,8 +52,7 @@ def agent_init_fn(model: Any, painter: torch.nn.Module) -> InitFn:
             acts = view.act(obs)[:, : min(view.k, n - done)]  # (B, k', 12)
             drawn = painter(torch.from_numpy(acts.reshape(-1, A.ACTION_DIM)).to(pdev)).float()
             drawn = drawn.view(b, acts.shape[1], *drawn.shape[1:])
-            for j in range(acts.shape[1]):
-                canvas = over(canvas, drawn[:, j])
+            canvas = over_sequence(canvas, drawn)
             out.append(acts)
         return torch.from_numpy(np.concatenate(out, axis=1)).to(target.device)
 
@@ -108,14 +105,14 @@ def paint_with_agent_and_gradient(
         tile_windows,
         to_global,
     )
-    from agents.images import resize
+    from painters.images import resize
     from painters.loading import load_painter, resolve_device
 
     img = np.asarray(image)
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(
             f"image must be uint8 RGB (H, W, 3), got {img.dtype} {img.shape}; "
-            "load it with agents.images.load_image"
+            "load it with painters.images.load_image"
         )
     if mode not in ("auto", "refine", "init"):
         raise ValueError(f"mode must be 'auto', 'refine' or 'init', got {mode!r}")
@@ -144,7 +141,7 @@ def paint_with_agent_and_gradient(
             painting.local_actions = np.clip(local, 0.0, 1.0).astype(np.float32)
             painting.actions = to_global(painting.local_actions, painting.windows, width, height)
             painting.canvas = to_uint8(finished)
-    painting.info = {**painting.info, "made_by": "agents.agent_painting (agent + gradient)"}
+    painting.info = {**painting.info, "made_by": "agents.painting (agent + gradient)"}
     return painting
 
 
@@ -187,7 +184,7 @@ def refine_painting(
     history: list[float] = []
     for step in range(max(0, int(steps))):
         for group in opt.param_groups:
-            group["lr"] = lr * (0.1 + 0.45 * (1 + math.cos(math.pi * step / max(1, steps))))
+            group["lr"] = cosine_lr(lr, step, max(1, steps))
         strokes = painter(params.decode(raw)[0])
         placed = torch.stack([F.pad(s, pad) for s, pad in zip(strokes, pads, strict=True)])
         canvas = composite(bg, placed[None])
