@@ -76,11 +76,11 @@ def paint_images(
     loss_fn = loss_fn or make_loss(cfg.loss)
     gen = torch.Generator().manual_seed(cfg.seed)
     passes = plan_passes(cfg, w, h)
-    planned = total_steps(cfg, w, h)
+    multi = is_multi(painter)
+    planned = total_steps(cfg, w, h, len(painter) if multi else 1)
     local: list[list[np.ndarray]] = [[] for _ in targets]
     wins: list[list[np.ndarray]] = [[] for _ in targets]
     picks: list[list[np.ndarray]] = [[] for _ in targets]
-    multi = is_multi(painter)
     history: list[float] = []
     stage = 0
 
