@@ -16,6 +16,7 @@ import torch
 
 from painters.distances import DISTANCES
 from painters.limits import whole_number
+from painters.loading import painter_name_for
 from painters.renderers.base import DEFAULT_BRUSH
 from painting_env.observation import OBS_MODES
 from painting_env.targets import TargetSource
@@ -48,6 +49,28 @@ def check_background(background: Any) -> tuple[int, int, int]:
     return tuple(int(v) for v in values)  # type: ignore[return-value]
 
 
+def check_brushes(brushes: Any, renderer: Any) -> tuple[str, ...] | None:
+    """``None``, or a tuple of distinct brush names usable with ``renderer``: any MyPaint brush
+    for ``"mypaint"``, a brush with a bundled painter for ``"neural"``."""
+    if brushes is None:
+        return None
+    if isinstance(brushes, str):
+        brushes = [b.strip() for b in brushes.split(",") if b.strip()]
+    names = list(brushes) if isinstance(brushes, list | tuple) else None
+    if not names or not all(isinstance(b, str) and b for b in names):
+        raise ValueError(f"brushes must be a non-empty list of brush names, got {brushes!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"brushes repeat: {names}; give each brush once")
+    if renderer == "neural":
+        for b in names:
+            painter_name_for(b)  # ValueError naming the bundled brushes and the fix
+    elif renderer != "mypaint":
+        raise ValueError(
+            f"brushes needs renderer='neural' (bundled painters) or 'mypaint', got {renderer!r}"
+        )
+    return tuple(names)
+
+
 @dataclass(frozen=True)
 class PaintingConfig:
     """Settings of ``Painting-v0`` (checked on construction; see the env's docstring).
@@ -64,6 +87,9 @@ class PaintingConfig:
     - ``strokes_per_step``: k ≥ 1 strokes per action.
     - ``background``: canvas colour, (r, g, b) 0–255 (white).
     - ``brush``: MyPaint brush for ``renderer="mypaint"``.
+    - ``brushes``: ``None`` (default: one brush, 12 values a stroke) or K ≥ 1 brush names: each
+      stroke then takes 12 + K values and the largest of the last K picks its brush, drawn by
+      that brush's bundled painter (``renderer="neural"``) or MyPaint brush (``"mypaint"``).
     - ``device``: torch device of the canvas and painter (``"cpu"``, ``"cuda"``, ``"auto"``).
     - ``render_mode``: ``None`` or ``"rgb_array"``.
     - ``obs_mode``: ``"dict"`` or ``"compact"`` (see :mod:`painting_env.observation`).
@@ -79,6 +105,7 @@ class PaintingConfig:
     strokes_per_step: int = 1
     background: tuple[int, int, int] = (255, 255, 255)
     brush: str = DEFAULT_BRUSH
+    brushes: tuple[str, ...] | None = None
     device: str | torch.device = "cpu"
     render_mode: str | None = None
     obs_mode: str = "dict"
@@ -110,6 +137,7 @@ class PaintingConfig:
         if self.random_crop is not None and not isinstance(self.random_crop, bool):
             raise ValueError(f"random_crop must be True, False or None, got {self.random_crop!r}")
         fixed = {
+            "brushes": check_brushes(self.brushes, self.renderer),
             "strokes_per_step": k,
             "max_strokes": max_strokes,
             "size": size,

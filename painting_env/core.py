@@ -19,7 +19,7 @@ from gymnasium import spaces
 from painters.actions import ACTION_DIM, from_env_action
 from painters.compositing import blank_canvas, from_uint8, over_in_place
 from painters.distances import NUMPY_DISTANCES, get_distance
-from painters.loading import load_painter, resolve_device
+from painters.loading import load_painter, painter_name_for, resolve_device
 from painting_env.config import PaintingConfig
 from painting_env.limits import check_env_numbers
 from painting_env.observation import canvas_to_uint8, encode_observation, observation_space
@@ -121,7 +121,24 @@ class PaintingCore:
         self.distance = get_distance(config.distance)
         source = config.target if config.target is not None else config.targets
         self.targets = TargetSet(source, self.size, random_crop=config.random_crop)
-        self.source = StrokeSource(config.renderer, self.size, self.device, config.brush)
+        #: brush names when each stroke picks its brush (12 + K action values), else None
+        self.brushes = config.brushes
+        if self.brushes is None:
+            self.source = StrokeSource(config.renderer, self.size, self.device, config.brush)
+            self.sources = [self.source]
+        else:  # one source per brush: its bundled painter, or MyPaint with that brush
+            self.sources = [
+                StrokeSource(
+                    config.renderer if config.renderer == "mypaint" else painter_name_for(b),
+                    self.size,
+                    self.device,
+                    b,
+                )
+                for b in self.brushes
+            ]
+            self.source = self.sources[0]
+        #: action values per stroke: 12, plus one per brush when the stroke picks its brush
+        self.width = ACTION_DIM + (len(self.brushes) if self.brushes else 0)
 
         b, s, k = self.batch, self.size, self.k
         self.blank = blank_canvas(1, s, self.background, device=self.device)
@@ -132,11 +149,15 @@ class PaintingCore:
         self.stroke_base = np.zeros(b, np.int64)
         self.dist = np.zeros(b, np.float64)
         self.actions = np.zeros((b, self.max_strokes, ACTION_DIM), np.float32)
+        self.brush_idx = np.zeros((b, self.max_strokes), np.int64)
         self._rows_k = np.repeat(np.arange(b), k)
         self._offs_k = np.tile(np.arange(k), b)
         # small CPU batches run in numpy on views of the same memory as the torch tensors
         self._numpy = (
-            self.source.numpy_ok and b * k <= NUMPY_STROKES and config.distance in NUMPY_DISTANCES
+            self.brushes is None
+            and self.source.numpy_ok
+            and b * k <= NUMPY_STROKES
+            and config.distance in NUMPY_DISTANCES
         )
         if self._numpy:
             self._canvas_np, self._target_np = self.canvas.numpy(), self.target.numpy()
@@ -147,7 +168,7 @@ class PaintingCore:
         return observation_space(self.size, self.obs_mode)
 
     def action_space(self) -> spaces.Box:
-        return spaces.Box(-1.0, 1.0, (ACTION_DIM * self.k,), np.float32)
+        return spaces.Box(-1.0, 1.0, (self.width * self.k,), np.float32)
 
     # -- episode ---------------------------------------------------------------------------
     @torch.inference_mode()
@@ -170,16 +191,28 @@ class PaintingCore:
     def step(self, action) -> np.ndarray:
         """Paint one env action per row; return the rewards (previous − new distance)."""
         a = np.asarray(action, dtype=np.float32)
-        want = (self.batch, ACTION_DIM * self.k)
+        want = (self.batch, self.width * self.k)
         if a.size != want[0] * want[1]:
             raise ValueError(
-                f"action must have {want[1]} numbers per env (12 per stroke × strokes_per_step "
-                f"{self.k}), got shape {tuple(a.shape)}"
+                f"action must have {want[1]} numbers per env ({self.width} per stroke × "
+                f"strokes_per_step {self.k}), got shape {tuple(a.shape)}"
             )
         if int(self.count.max()) + self.k > self.max_strokes:
             raise RuntimeError("the episode is over (max_strokes painted); call reset()")
-        strokes = from_env_action(a.reshape(want)).reshape(-1, ACTION_DIM)  # (B·k, 12)
         cols = self.count[self._rows_k] + self._offs_k  # stroke number within the episode
+        brush = None
+        if self.brushes is None:
+            strokes = from_env_action(a.reshape(want)).reshape(-1, ACTION_DIM)  # (B·k, 12)
+        else:  # (B·k, 12 + K): the stroke, then one value per brush (the largest wins)
+            per = a.reshape(-1, self.width)
+            strokes = from_env_action(per[:, :ACTION_DIM]).reshape(-1, ACTION_DIM)
+            picks = per[:, ACTION_DIM:]
+            if not np.all(np.isfinite(picks)):
+                raise ValueError(
+                    "env action contains NaN or inf; every action value must be finite"
+                )
+            brush = np.clip(picks, -1.0, 1.0).argmax(1)  # ties at the edge: the first brush
+            self.brush_idx[self._rows_k, cols] = brush
         self.actions[self._rows_k, cols] = strokes
         indices = self.stroke_base[self._rows_k] + cols  # real renderers' texture seeds
         if self._numpy:  # numpy on the tensors' memory: no torch call, no inference mode
@@ -189,7 +222,7 @@ class PaintingCore:
             with torch.inference_mode():
                 for lo in range(0, self.batch, ROW_CHUNK):
                     hi = min(lo + ROW_CHUNK, self.batch)
-                    new[lo:hi] = self._step_rows(lo, hi, strokes, indices)
+                    new[lo:hi] = self._step_rows(lo, hi, strokes, indices, brush)
         self.count += self.k
         reward = self.dist - new
         self.dist = new
@@ -206,11 +239,29 @@ class PaintingCore:
             canvas += colour[:, j] * a
         return self._distance_np(canvas, self._target_np).astype(np.float64)
 
-    def _step_rows(self, lo: int, hi: int, strokes: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    def _step_rows(
+        self,
+        lo: int,
+        hi: int,
+        strokes: np.ndarray,
+        indices: np.ndarray,
+        brush: np.ndarray | None = None,
+    ) -> np.ndarray:
         n, k, s = hi - lo, self.k, self.size
         acts = torch.from_numpy(strokes[lo * k : hi * k]).to(self.device)
         canvas = self.canvas[lo:hi]
-        if self.source.alpha_only:
+        if brush is not None:  # each stroke through its brush's source, laid in order
+            pick, idx = brush[lo * k : hi * k], indices[lo * k : hi * k]
+            rgba = torch.empty(n * k, 4, s, s, device=self.device)
+            for j in np.unique(pick):
+                rows = np.flatnonzero(pick == j)
+                rgba[torch.as_tensor(rows, device=self.device)] = self.sources[j](
+                    acts[torch.as_tensor(rows, device=self.device)], idx[rows]
+                )
+            rgba = rgba.view(n, k, 4, s, s)
+            for j in range(k):
+                over_in_place(canvas, rgba[:, j, :3], rgba[:, j, 3:])
+        elif self.source.alpha_only:
             alpha = self.source.painter.paint_alpha(acts).view(n, k, 1, s, s)
             colour = acts.view(n, k, ACTION_DIM)[:, :, 6:9, None, None]
             for j in range(k):
@@ -240,3 +291,10 @@ class PaintingCore:
     def painting(self, row: int) -> np.ndarray:
         """The strokes painted so far in ``row``'s episode, float32 (n, 12) in [0, 1]."""
         return self.actions[row, : min(int(self.count[row]), self.max_strokes)].copy()
+
+    def stroke_brushes(self, row: int) -> list[str] | None:
+        """Each stroke's brush so far in ``row``'s episode, or None in a single-brush env."""
+        if self.brushes is None:
+            return None
+        n = min(int(self.count[row]), self.max_strokes)
+        return [self.brushes[j] for j in self.brush_idx[row, :n]]

@@ -26,6 +26,10 @@ class PaintingEnv(gym.Env):
     ## Action Space
 
     ``Box(-1, 1, (12·k,), float32)`` where ``k = strokes_per_step``: k strokes laid in order.
+    With ``brushes=[...]`` (K brushes) each stroke takes 12 + K values, ``Box(-1, 1,
+    ((12 + K)·k,))``: the stroke's 12, then one per brush; the largest picks the stroke's brush
+    (ties: the first), drawn by that brush's bundled painter or, with ``renderer="mypaint"``,
+    its MyPaint brush.
     Values are mapped to the stroke range [0, 1] by ``painters.actions.from_env_action`` (the
     one mapping in the project). Values outside [-1, 1] are clipped to the edge (unsquashed
     policies such as PPO's emit them); NaN or inf raises ``ValueError``.
@@ -67,7 +71,7 @@ class PaintingEnv(gym.Env):
 
     Keyword arguments, or a :class:`painting_env.config.PaintingConfig` (where each is
     documented and checked): ``target``, ``targets``, ``renderer``, ``size``, ``max_strokes``,
-    ``distance``, ``strokes_per_step``, ``background``, ``brush``, ``device``, ``render_mode``,
+    ``distance``, ``strokes_per_step``, ``background``, ``brush``, ``brushes``, ``device``, ``render_mode``,
     ``obs_mode`` and ``random_crop``. Real renderers seed each stroke's texture from an episode
     base drawn with ``np_random``; neural strokes are resized if the painter's size differs.
     On CPU a single env is fastest with ``torch.set_num_threads(1)``: its default painter,
@@ -120,6 +124,11 @@ class PaintingEnv(gym.Env):
         """This episode's strokes so far, float32 (n, 12) in [0, 1], ready for
         ``painters.replay`` with any renderer."""
         return self.core.painting(0)
+
+    def stroke_brushes(self) -> list[str] | None:
+        """Each stroke's brush so far (``brushes`` set), else None; with :meth:`painting` it
+        makes a ``painters.Painting(actions, stroke_brushes=...)``."""
+        return self.core.stroke_brushes(0)
 
     @property
     def canvas(self) -> torch.Tensor:

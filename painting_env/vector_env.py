@@ -120,3 +120,7 @@ class PaintingVectorEnv(VectorEnv):
     def painting(self, index: int) -> np.ndarray:
         """Sub-env ``index``'s strokes so far, float32 (n, 12) in [0, 1]."""
         return self.core.painting(index)
+
+    def stroke_brushes(self, index: int) -> list[str] | None:
+        """Sub-env ``index``'s stroke brushes so far (``brushes`` set), else None."""
+        return self.core.stroke_brushes(index)

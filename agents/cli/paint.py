@@ -63,6 +63,7 @@ from agents.gradient.palette import parse_palette, to_hex
 from agents.painting.defaults import default_method
 from agents.painting.export import write_stroke_files
 from agents.painting.progress import Progress
+from painters.brushes import load_painters, painter_name_for
 from painters.cli import OutputFolder, first_line, guarded, parser
 from painters.compositing import to_uint8
 from painters.export import Painting
@@ -122,6 +123,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--painter", default="default", help="bundled name or checkpoint folder")
     p.add_argument("--brush", default=DEFAULT_BRUSH, help="MyPaint brush of the real re-render")
     p.add_argument(
+        "--brushes",
+        default=None,
+        help="comma-separated brushes with bundled painters, e.g. classic/dry_brush,classic/pen: "
+        "every stroke carries its brush and gradient painting picks it group by group (one "
+        "brush: paint with that brush's painter and re-render with it)",
+    )
+    p.add_argument(
         "--steps",
         type=int,
         default=None,
@@ -170,6 +178,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tensorboard", default=None, help="TensorBoard log folder (None: off)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    if args.method is None and args.brushes is not None and len(brush_names(args.brushes)) > 1:
+        args.method = "gradient"  # only gradient painting chooses brushes
     args.method = default_method(args)
     if args.grid is None:
         args.grid = auto_grid(args.strokes)
@@ -274,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             checks.check_folder(args.tensorboard, "--tensorboard")
         image = load_image(args.image)
         device = painters.resolve_device(args.device)
-        painter = painters.load_painter(args.painter, device)
+        painter = load_brush_painter(args, device)
         _check_brush(args.brush)
         model = None
         if args.method != "gradient":
@@ -403,6 +413,39 @@ def paint(method, image, target, painter, model, cfg, loss_fn, real_seed, callba
     )  # fmt: skip
 
 
+def brush_names(text: str) -> list[str]:
+    """``--brushes`` "A,B" → ["A", "B"] (blanks dropped)."""
+    return [b.strip() for b in text.split(",") if b.strip()]
+
+
+def load_brush_painter(args: argparse.Namespace, device: torch.device) -> torch.nn.Module:
+    """The painter of ``--painter``, or of ``--brushes``: one brush → its bundled painter (and
+    ``args.brush`` = that brush), several → a :class:`painters.brushes.MultiBrushPainter`.
+    Unknown brushes, repeats, ``--painter`` beside ``--brushes`` or several brushes with an
+    agent method raise ``ValueError`` naming the fix."""
+    if args.brushes is None:
+        return painters.load_painter(args.painter, device)
+    names = brush_names(args.brushes)
+    if not names:
+        raise ValueError("--brushes needs at least one brush name, e.g. classic/dry_brush")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--brushes repeats a brush ({args.brushes}); give each brush once")
+    if args.painter != "default":
+        raise ValueError("give --painter or --brushes, not both (--brushes picks the painters)")
+    for b in names:
+        painter_name_for(b)  # ValueError naming the bundled brushes
+        _check_brush(b)
+    if len(names) == 1:
+        args.brush = names[0]
+        return painters.load_painter(painter_name_for(names[0]), device)
+    if args.method != "gradient":
+        raise ValueError(
+            f"--method {args.method} paints with one brush; use --method gradient to mix "
+            f"--brushes {args.brushes}"
+        )
+    return load_painters(names, device)
+
+
 def _check_brush(brush: str) -> None:
     """Unknown brush names fail before painting; without libmypaint the name is only stored."""
     try:
@@ -423,7 +466,7 @@ def write_outputs(
     progress = progress or Progress(disable=True)
     notes = []
     with progress.task("files"):
-        product = _write_files(tmp, painting, args, palette)
+        product = _write_files(tmp, painting, args, palette, painter)
     with progress.task("re-render"):
         try:
             w, h = product.output_size(args.render_size)
@@ -440,9 +483,10 @@ def write_outputs(
         if args.method == "agent" and len(snapshots):  # the canvas after each agent step
             frames = [*snapshots.frames(), painting.canvas]
         else:
+            bi = painting.brush_index(painter.brushes) if hasattr(painter, "brushes") else None
             _, frames = composite_windows(
                 painter, painting.local_actions, painting.windows, painting.width,
-                painting.height, frames_at=frame_indices(len(painting.actions)),
+                painting.height, frames_at=frame_indices(len(painting.actions)), brush_index=bi,
             )  # fmt: skip
         blank = np.full_like(painting.canvas, 255)
         scale = max(1, 128 // min(painting.width, painting.height))
@@ -452,7 +496,7 @@ def write_outputs(
     return notes
 
 
-def _write_files(tmp: Path, painting, args, palette) -> Painting:
+def _write_files(tmp: Path, painting, args, palette, painter=None) -> Painting:
     """painting.png and the stroke files; returns the :class:`Painting` they describe."""
     save_png(painting.canvas, tmp / "painting.png")
     info = {
@@ -465,6 +509,7 @@ def _write_files(tmp: Path, painting, args, palette) -> Painting:
     product = Painting(
         painting.actions, width=painting.width, height=painting.height,
         stroke_scale=painting.stroke_scale, brush=args.brush, info=info,
+        stroke_brushes=painting.brush_list() if hasattr(painter, "brushes") else None,
     )  # fmt: skip
     extra = {
         "local_actions": painting.local_actions.astype(np.float32),

@@ -10,6 +10,7 @@ import torch
 
 from agents.gradient.config import TILE, Callback, GradientConfig, Loss, RealAlphas
 from agents.gradient.losses import make_loss
+from agents.gradient.multibrush import AssignedBrushes, is_multi, pick_brush
 from agents.gradient.parametrisation import StrokeParams, _logit, init_actions
 from painters import actions as A
 from painters.compositing import coverage_weights
@@ -128,8 +129,15 @@ def optimise_strokes(
     real_alphas: RealAlphas | None = None,
     counts: Sequence[int] | None = None,
     init_fn=None,
+    brush_out: list | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Paint a batch of 64 px targets: returns (actions (B, N, 12) in [0, 1], canvas (B, 3, H, W)).
+
+    With a :class:`painters.brushes.MultiBrushPainter` of several brushes each group of each
+    item is painted with every brush and keeps the better (:mod:`agents.gradient.multibrush`);
+    ``real_alphas`` then takes ``(actions, brush_index)`` (see
+    :func:`agents.gradient.real_brush.mixed_alphas`) and ``brush_out`` (a list) receives the
+    brush indices (B, N) (one brush: all zeros).
 
     ``targets`` float (B, 3, 64, 64) in [0, 1]; ``backgrounds`` the canvases to paint on
     (default: blank). The painter runs once per step on all B·group strokes. ``counts``: strokes
@@ -165,7 +173,8 @@ def optimise_strokes(
     if cfg.palette is not None:
         palette = torch.tensor(cfg.palette, dtype=torch.float32, device=dev)
     params = StrokeParams(cfg, palette)
-    all_logits = []
+    multi = is_multi(painter)
+    all_logits, all_brushes = [], []
     first = 0
     for g, n in enumerate(sizes):
         frac = g / max(1, len(sizes) - 1)
@@ -175,14 +184,31 @@ def optimise_strokes(
         init = (init_fn or init_actions)(canvas.cpu(), targets.cpu(), n, size, gen).to(dev)
         info = {"stage": "group", "group": g, "groups": len(sizes)}
         m = None if mask is None else mask[:, first : first + n]
-        logits, new_canvas = _optimise(
-            painter, canvas, targets, params.encode(init), loss_fn, steps, cfg.lr, callback,
-            info, cfg.snapshot_every, params=params, mask=m,
-        )  # fmt: skip
+        tries = []  # (logits, canvas) per brush, each from the same start
+        for k, p in enumerate(painter.painters if multi else [painter]):
+            tries.append(_optimise(
+                p, canvas, targets, params.encode(init), loss_fn, steps, cfg.lr, callback,
+                {**info, "brush": k}, cfg.snapshot_every, params=params, mask=m,
+            ))  # fmt: skip
+        pick = torch.zeros(len(targets), dtype=torch.long, device=dev)
+        if multi:
+            with torch.no_grad():
+                pick = pick_brush([loss_fn(c, targets) for _, c in tries]).to(dev)
+        logits = torch.stack([t[0] for t in tries])[pick, torch.arange(len(targets))]
+        new_canvas = torch.stack([t[1] for t in tries])[pick, torch.arange(len(targets))]
         all_logits.append(logits)
+        all_brushes.append(pick[:, None].expand(-1, n))
         canvas = new_canvas
         first += n
     logits = torch.cat(all_logits, 1)
+    brush_index = torch.cat(all_brushes, 1)
+    if brush_out is not None:
+        brush_out.append(brush_index)
+    if multi:  # the refinement moves every stroke with its brush fixed
+        painter = AssignedBrushes(painter, brush_index)
+        if real_alphas is not None:
+            mixed = real_alphas
+            real_alphas = lambda acts: mixed(acts, brush_index)  # noqa: E731
     base = backgrounds.detach()
     if cfg.refine() > 0:
         info = {"stage": "refine", "group": len(sizes), "groups": len(sizes)}

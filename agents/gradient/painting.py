@@ -12,8 +12,9 @@ import torch
 
 from agents.gradient.config import TILE, Callback, GradientConfig, Loss
 from agents.gradient.losses import make_loss
+from agents.gradient.multibrush import is_multi
 from agents.gradient.optimiser import optimise_strokes
-from agents.gradient.real_brush import finish_colours, indexed_alphas
+from agents.gradient.real_brush import finish_colours, indexed_alphas, mixed_alphas
 from agents.gradient.seams import band_init, boundary_band, jump_loss
 from agents.gradient.tiles import (
     _crops,
@@ -52,6 +53,9 @@ def paint_images(
     fits the real brush's texture for re-renders with that seed (see :func:`mypaint_alphas`).
     ``init_fn``: proposes each group's initial strokes instead of :func:`init_actions` (same
     arguments), e.g. a trained agent's (:func:`agents.painting.agent_init_fn`).
+    A :class:`painters.brushes.MultiBrushPainter` of several brushes paints each group with the
+    brush that fits it better (:mod:`agents.gradient.multibrush`); every stroke of the
+    paintings then carries its brush (``Painting.stroke_brushes``).
     """
     cfg = config or GradientConfig()
     if not targets:
@@ -72,9 +76,11 @@ def paint_images(
     loss_fn = loss_fn or make_loss(cfg.loss)
     gen = torch.Generator().manual_seed(cfg.seed)
     passes = plan_passes(cfg, w, h)
-    planned = total_steps(cfg, w, h)
+    multi = is_multi(painter)
+    planned = total_steps(cfg, w, h, len(painter) if multi else 1)
     local: list[list[np.ndarray]] = [[] for _ in targets]
     wins: list[list[np.ndarray]] = [[] for _ in targets]
+    picks: list[list[np.ndarray]] = [[] for _ in targets]
     history: list[float] = []
     stage = 0
 
@@ -98,7 +104,9 @@ def paint_images(
             first.append(done[b])
             done[b] += k
         real = None
-        if real_seed is not None:
+        if real_seed is not None and multi:
+            real = mixed_alphas(real_seed, first, painter.brushes)
+        elif real_seed is not None:
             real = indexed_alphas(real_seed, first, cfg.brush)
 
         def relay(ev: dict) -> None:
@@ -113,14 +121,19 @@ def paint_images(
             callback({**ev, "pass": p, "passes": len(passes), "stage_index": stage,
                       "phase": "gradient", "total": planned})  # fmt: skip
 
+        chosen: list[torch.Tensor] = []
         acts, out = optimise_strokes(
             painter, _crops(tgt, jobs), replace(pcfg, strokes=n),
             backgrounds=_crops(canvas, jobs), n_strokes=n, loss_fn=loss,
             callback=relay, generator=gen, real_alphas=real, counts=n_job, init_fn=init,
+            brush_out=chosen,
         )  # fmt: skip
-        for (b, x, y), a, c, k in zip(jobs, acts.cpu().numpy(), out, n_job, strict=True):
+        for (b, x, y), a, c, k, bi in zip(
+            jobs, acts.cpu().numpy(), out, n_job, chosen[0].cpu().numpy(), strict=True
+        ):
             canvas[b, :, y : y + TILE, x : x + TILE] = c
             local[b].append(a[:k].astype(np.float32))
+            picks[b].append(bi[:k].astype(np.int64))
             wins[b].append(np.tile(np.array([[x, y]], np.int64), (k, 1)))
 
     for p, (windows, pcfg) in enumerate(passes):
@@ -138,15 +151,21 @@ def paint_images(
     for b in range(len(targets)):
         la = np.concatenate(local[b]) if local[b] else np.zeros((0, A.ACTION_DIM), np.float32)
         wi = np.concatenate(wins[b]) if wins[b] else np.zeros((0, 2), np.int64)
+        bi = np.concatenate(picks[b]) if picks[b] else np.zeros(0, np.int64)
         if real_seed is not None and cfg.palette is None and cfg.finish_steps > 0:
-            la, finished = finish_colours(painter, la, wi, tgt[b], cfg, real_seed, callback)
+            la, finished = finish_colours(painter, la, wi, tgt[b], cfg, real_seed, callback,
+                                          brush_index=bi if multi else None)  # fmt: skip
             if finished is not None:
                 canvas[b] = finished
+        brushes = [painter.brushes[i] for i in bi] if multi else None
+        # a painting whose strokes all chose one brush is a single-brush painting of that brush
+        one = {"brush": brushes[0]} if brushes and len(set(brushes)) == 1 else {}
         paintings.append(
             Painting(
                 actions=to_global(la, wi, w, h), local_actions=np.clip(la, 0.0, 1.0),
                 windows=wi, width=w, height=h, canvas=to_uint8(canvas[b]),
                 stroke_scale=TILE / min(w, h), history=list(history),
+                stroke_brushes=brushes, **one,
             )
         )  # fmt: skip
     return paintings

@@ -10,6 +10,7 @@ mistyped brush name, is an error, never silently a worse painting.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -68,6 +69,7 @@ def finish_colours(
     cfg: GradientConfig,
     real_seed: int,
     callback=None,
+    brush_index: np.ndarray | None = None,
 ) -> tuple[np.ndarray, torch.Tensor | None]:
     """Last step of a painting: re-fit all colours jointly for the neural canvas and the real
     brush's (same texture seed, global stroke indices), weights 1 and ``real_weight``.
@@ -76,27 +78,36 @@ def finish_colours(
     the strokes laid over them later; one colour fit over the whole canvas (cheap: colours are
     linear once coverage is fixed, see :func:`refine_colours`) makes the real re-render tell the
     same picture. Skipped (returns ``None``) without libmypaint or when the coverage maps would
-    take too much memory. ``callback`` gets ``{"phase": "real-brush fit", ...}`` events."""
+    take too much memory. ``callback`` gets ``{"phase": "real-brush fit", ...}`` events.
+    ``brush_index``: with a :class:`painters.brushes.MultiBrushPainter`, stroke i's brush (its
+    painter and its MyPaint brush)."""
     h, w = target.shape[-2:]
     n = len(local)
     if n == 0 or n * h * w > 40_000_000:
         return local, None
     k = max(1, int(cfg.finish_scale))
-    renderer = real_renderer(TILE * k, cfg.brush, real_seed)
-    if renderer is None:  # no libmypaint: the neural painting stands as it is
+    multi = brush_index is not None and hasattr(painter, "brushes")
+    renderer = real_renderer(TILE * k, cfg.brush, real_seed) if not multi else None
+    if renderer is None and not multi:  # no libmypaint: the neural painting stands as it is
         return local, None
     dev = target.device
     with torch.no_grad():
         acts = torch.from_numpy(np.ascontiguousarray(local, np.float32)).to(dev)
-        neural = painter(acts)[:, 3]
+        neural = (painter(acts, brush_index) if multi else painter(acts))[:, 3]
     # the real brush at k× the painting's scale, coverage box-averaged back: re-renders are
     # made at 512 px and more, where the texture is finer than at 64 px
     clipped = np.clip(local, 0.0, 1.0)
-    real = torch.empty(n, TILE, TILE)
-    for c0 in range(0, n, 16):
-        a = renderer.render(clipped[c0 : c0 + 16], start_index=c0)[..., 3]
-        a = torch.from_numpy(a.astype(np.float32) / 255.0)[:, None]
-        real[c0 : c0 + 16] = F.avg_pool2d(a, k)[:, 0] if k > 1 else a[:, 0]
+    if multi:
+        fine = render_alphas(painter.brushes, brush_index, clipped, TILE * k, real_seed)
+        if fine is None:
+            return local, None
+        real = F.avg_pool2d(fine[:, None], k)[:, 0] if k > 1 else fine
+    else:
+        real = torch.empty(n, TILE, TILE)
+        for c0 in range(0, n, 16):
+            a = renderer.render(clipped[c0 : c0 + 16], start_index=c0)[..., 3]
+            a = torch.from_numpy(a.astype(np.float32) / 255.0)[:, None]
+            real[c0 : c0 + 16] = F.avg_pool2d(a, k)[:, 0] if k > 1 else a[:, 0]
     alphas = [
         window_alphas(neural.float().cpu(), windows, w, h),
         window_alphas(real, windows, w, h),
@@ -108,7 +119,8 @@ def finish_colours(
         [a[None] for a in alphas], backgrounds=bg.expand_as(t), weights=[1.0, cfg.finish_real_weight],
         steps=cfg.finish_steps, callback=callback,
     )[0].numpy()  # fmt: skip
-    frames, _ = composite_windows(painter, new, windows, w, h, cfg.background)
+    bi = brush_index if multi else None
+    frames, _ = composite_windows(painter, new, windows, w, h, cfg.background, brush_index=bi)
     return new.astype(np.float32), from_uint8(frames).to(dev)
 
 
@@ -126,3 +138,47 @@ def indexed_alphas(seed: int, first: list[int], brush: str = DEFAULT_BRUSH) -> R
         return torch.from_numpy(out)
 
     return real
+
+
+def mixed_alphas(
+    seed: int, first: list[int], brushes: Sequence[str]
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+    """Real-brush coverage for strokes whose brushes differ: ``real(actions (B, n, 12),
+    brush_index (B, n))`` renders stroke i of item j with MyPaint brush
+    ``brushes[brush_index[j, i]]`` and global index ``first[j] + i`` (the texture seed the
+    re-render gives it); ``None`` without libmypaint."""
+    renderers = [real_renderer(TILE, b, seed) for b in brushes]
+    if any(r is None for r in renderers):
+        return None
+
+    def real(actions: torch.Tensor, brush_index: torch.Tensor) -> torch.Tensor:
+        acts = np.clip(actions.detach().cpu().numpy().astype(np.float32), 0.0, 1.0)
+        idx = brush_index.detach().cpu().numpy().reshape(acts.shape[:2])
+        out = np.empty(acts.shape[:2] + (TILE, TILE), np.float32)
+        for j in range(acts.shape[0]):
+            for i in range(acts.shape[1]):
+                r = renderers[int(idx[j, i])]
+                rgba = r.render(acts[j, i : i + 1], start_index=first[j] + i)
+                out[j, i] = rgba[0, ..., 3] / np.float32(255.0)
+        return torch.from_numpy(out)
+
+    return real
+
+
+def render_alphas(
+    brushes: Sequence[str], brush_index: np.ndarray, actions: np.ndarray, size: int, seed: int
+) -> torch.Tensor | None:
+    """Real coverage (N, size, size) of ``actions`` (N, 12), stroke i with MyPaint brush
+    ``brushes[brush_index[i]]`` and global index i; ``None`` without libmypaint."""
+    out = torch.empty(len(actions), size, size)
+    for k, brush in enumerate(brushes):
+        rows = np.flatnonzero(brush_index == k)
+        if not len(rows):
+            continue
+        r = real_renderer(size, brush, seed)
+        if r is None:
+            return None
+        for i in rows:
+            a = r.render(actions[i : i + 1], start_index=int(i))[0, ..., 3]
+            out[i] = torch.from_numpy(a.astype(np.float32) / 255.0)
+    return out

@@ -205,13 +205,16 @@ def batches(jobs: Sequence, counts: Sequence[int]) -> list[list[int]]:
     return out + ([cur] if cur else [])
 
 
-def total_steps(config: GradientConfig, width: int = TILE, height: int = TILE) -> int:
+def total_steps(
+    config: GradientConfig, width: int = TILE, height: int = TILE, brushes: int = 1
+) -> int:
     """Optimisation steps :func:`paint_images` will take for one image without counts (for
     progress bars; an upper bound when there are fewer strokes than tiles or groups, or when
-    busy tiles get more strokes and split a class into more batches)."""
+    busy tiles get more strokes and split a class into more batches). ``brushes``: each group
+    is painted once per brush."""
     total = 0
     for windows, c in plan_passes(config, width, height):
-        per = len(c.group_sizes()) * c.steps_per_group() + c.refine() + c.snap_steps()
+        per = brushes * len(c.group_sizes()) * c.steps_per_group() + c.refine() + c.snap_steps()
         for cls in window_classes(windows):
             n = -(-c.strokes // len(windows))
             total += per * len(batches(cls, [n] * len(cls)))

@@ -1,0 +1,119 @@
+"""Gradient painting with several brushes: each group keeps the better brush, every stroke
+carries its brush, and neural-paint --brushes writes it (tiny budgets)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import needs_mypaint
+from PIL import Image
+
+import painters
+from agents.cli.paint import main as paint_main
+from agents.gradient import GradientConfig, optimise_strokes, paint_images
+from agents.gradient.multibrush import AssignedBrushes
+from painters.replaying import replay_windows
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "painting_env" / "samples" / "astronaut.jpg"
+BRUSHES = ["classic/dry_brush", "classic/pen"]
+FAST = ["--strokes", "6", "--steps", "3", "--groups", "2", "--render-size", "64", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def mb():
+    return painters.load_painters(BRUSHES)
+
+
+def _target(seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    t = torch.rand(1, 3, 8, 8, generator=g)
+    return torch.nn.functional.interpolate(t, size=(64, 64), mode="nearest")
+
+
+def test_assigned_brushes_draw_each_stroke_with_its_painter(mb):
+    acts = torch.rand(4, 12, generator=torch.Generator().manual_seed(1))
+    idx = torch.tensor([0, 1, 1, 0])
+    out = AssignedBrushes(mb, idx)(acts)
+    with torch.no_grad():
+        assert torch.allclose(out[1], mb.painters[1](acts[1:2])[0], atol=1e-6)
+        assert torch.allclose(out[0], mb.painters[0](acts[0:1])[0], atol=1e-6)
+
+
+def test_each_group_keeps_the_brush_with_the_lower_loss(mb):
+    cfg = GradientConfig(strokes=4, groups=1, steps=4, refine_steps=0, seed=3)
+    targets = torch.cat([_target(0), _target(1)])
+    losses = []
+    for p in mb.painters:
+        _, canvas = optimise_strokes(p, targets, cfg, generator=torch.Generator().manual_seed(3))
+        losses.append(((canvas - targets) ** 2).flatten(1).mean(1))
+    chosen: list[torch.Tensor] = []
+    _, canvas = optimise_strokes(
+        mb, targets, cfg, generator=torch.Generator().manual_seed(3), brush_out=chosen
+    )
+    mixed = ((canvas - targets) ** 2).flatten(1).mean(1)
+    best = torch.stack(losses, 1).min(1).values
+    assert torch.allclose(mixed, best, atol=1e-7)
+    assert chosen[0].shape == (2, 4)
+    want = torch.stack(losses, 1).argmin(1)
+    assert torch.equal(chosen[0][:, 0], want)
+
+
+def test_painting_records_brushes_and_replays_exactly(mb):
+    t = (np.random.default_rng(0).random((8, 12, 3)) * 255).astype(np.uint8)
+    t = np.kron(t, np.ones((8, 8, 1), np.uint8))  # 64 x 96: two overlapping tiles
+    cfg = GradientConfig(strokes=12, groups=3, steps=3, refine_steps=2, seed=0)
+    p = paint_images(mb, [t], cfg)[0]
+    a = paint_images(mb, [t], cfg)[0]
+    assert len(p.brush_list()) == 12 and set(p.brush_list()) <= set(BRUSHES)
+    assert p.brush_list() == a.brush_list() and np.array_equal(p.actions, a.actions)
+    canvas, _ = replay_windows(
+        mb, p.local_actions, p.windows, p.width, p.height, brush_index=p.brush_index(BRUSHES)
+    )
+    assert np.abs(canvas.astype(int) - p.canvas.astype(int)).max() <= 2
+
+
+@needs_mypaint
+def test_cli_brushes_writes_a_brush_per_stroke(tmp_path):
+    out = tmp_path / "mixed"
+    args = [str(SAMPLE), "--out", str(out), "--brushes", ",".join(BRUSHES), *FAST]
+    assert paint_main(args) == 0
+    d = json.loads((out / "strokes.json").read_text())
+    assert len(d["strokes"]) == 6
+    assert all(s["brush"] in BRUSHES for s in d["strokes"])
+    assert (out / "painting_real.png").is_file()
+
+
+@needs_mypaint
+def test_cli_one_brush_paints_with_its_painter(tmp_path):
+    out = tmp_path / "pen"
+    args = [str(SAMPLE), "--out", str(out), "--brushes", "classic/pen", "--method", "gradient"]
+    assert paint_main([*args, *FAST]) == 0
+    d = json.loads((out / "strokes.json").read_text())
+    assert {s["brush"] for s in d["strokes"]} == {"classic/pen"}
+    png = np.asarray(Image.open(out / "painting.png").convert("RGB"))
+    pen = painters.replay(out / "strokes.npz", painters.load_painter("pen"))
+    dry = painters.replay(out / "strokes.npz", painters.load_painter("default"))
+    assert np.abs(pen.astype(int) - png.astype(int)).max() <= 3
+    assert np.abs(dry.astype(int) - png.astype(int)).max() > 10
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--brushes", "classic/nope"], "no bundled painter"),
+        (["--brushes", "classic/pen,classic/pen"], "repeats"),
+        (["--brushes", ",".join(BRUSHES), "--method", "agent"], "--method gradient"),
+        (["--brushes", "classic/pen", "--painter", "default2"], "not both"),
+    ],
+)
+def test_cli_bad_brushes_exit_2_before_painting(tmp_path, capsys, extra, says):
+    out = tmp_path / "bad"
+    assert paint_main([str(SAMPLE), "--out", str(out), *extra, *FAST]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "error:" in err and says in err and "\n" not in err
+    assert not out.exists()
