@@ -206,3 +206,11 @@ def test_torchrun_two_processes_and_exact_resume(tmp_path):
     assert isinstance(a, ThroughPainter)
     for k, v in a.policy.state_dict().items():
         assert torch.equal(v, b.policy.state_dict()[k]), k
+
+
+def test_an_env_with_several_brushes_is_refused():
+    env = gym.make("Painting-v0", max_strokes=8, strokes_per_step=8,
+                   brushes=["classic/dry_brush", "classic/pen"])  # fmt: skip
+    model = ThroughPainter("MultiInputPolicy", env, seed=0)
+    with pytest.raises(ValueError, match="ThroughPainter paints with one brush"):
+        model.learn(64)

@@ -225,6 +225,11 @@ class ThroughPainter(BaseAlgorithm):
                 "ThroughPainter trains on Painting-v0 envs (it reads the env's painter); "
                 f"got {self.env}"
             ) from None
+        if core.config.brushes:
+            raise ValueError(
+                "ThroughPainter paints with one brush; make its env without brushes= "
+                f"(got brushes={list(core.config.brushes)})"
+            )
         if core.source.painter is None:
             raise ValueError(
                 f"ThroughPainter needs a differentiable renderer; the env draws with "
