@@ -16,15 +16,13 @@ import numpy as np
 import torch
 
 from painters.actions import ACTION_DIM, from_env_action_torch
-from painters.compositing import over
+from painters.compositing import over_sequence
 
 
 def lay_strokes(canvas: torch.Tensor, strokes: torch.Tensor) -> torch.Tensor:
     """One env step's compositing: canvas (B, 3, S, S), strokes (B, k, 4, S, S) straight-alpha
     RGBA, laid over the canvas in order."""
-    for j in range(strokes.shape[1]):
-        canvas = over(canvas, strokes[:, j])
-    return canvas
+    return over_sequence(canvas, strokes)
 
 
 def paint_step(
