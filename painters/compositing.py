@@ -16,10 +16,17 @@ WHITE = (255, 255, 255)
 
 def over(canvas: torch.Tensor, strokes: torch.Tensor) -> torch.Tensor:
     """Lay one stroke per canvas over it: canvas (B, 3, H, W), strokes (B, 4, H, W) in [0, 1]."""
-    if torch.is_grad_enabled() and (canvas.requires_grad or strokes.requires_grad):
+    if _fused(canvas, strokes):
         return _Over.apply(canvas, strokes)
     alpha = strokes[:, 3:4]
     return strokes[:, :3] * alpha + canvas * (1.0 - alpha)
+
+
+def _fused(canvas: torch.Tensor, strokes: torch.Tensor) -> bool:
+    """Whether the hand-written backwards apply: gradients wanted, and only the canvas (if
+    anything) broadcast."""
+    wanted = torch.is_grad_enabled() and (canvas.requires_grad or strokes.requires_grad)
+    return wanted and canvas.dim() == 4 and strokes.shape[0] >= canvas.shape[0]
 
 
 class _Over(torch.autograd.Function):
@@ -57,7 +64,7 @@ def over_in_place(canvas: torch.Tensor, colour: torch.Tensor, alpha: torch.Tenso
 
 def over_sequence(canvas: torch.Tensor, strokes: torch.Tensor) -> torch.Tensor:
     """Lay T strokes in order: canvas (B, 3, H, W), strokes (B, T, 4, H, W)."""
-    if torch.is_grad_enabled() and (canvas.requires_grad or strokes.requires_grad):
+    if _fused(canvas, strokes):
         return _OverSequence.apply(canvas, strokes)
     for t in range(strokes.shape[1]):
         canvas = over(canvas, strokes[:, t])
