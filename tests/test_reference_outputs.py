@@ -270,3 +270,18 @@ def test_over_sequence_backward_matches_autograd() -> None:
         c = strokes[:, t, :3] * a + c * (1.0 - a)
     (c * w).sum().backward()
     torch.testing.assert_close(got, (c.detach(), canvas.grad, strokes.grad), rtol=0, atol=1e-12)
+
+
+def test_painter_gradients_under_bfloat16_autocast() -> None:
+    """The fused pixel work runs in float32 under autocast: strokes and gradients exist and
+    stay close to the float32 ones."""
+    p = load_painter("default")
+    x = torch.from_numpy(reference_actions()).requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = p(x)
+    (y[:, 3] * 1.0).sum().backward()
+    assert y.dtype == torch.float32 and torch.isfinite(x.grad).all()
+    got = x.grad.clone()
+    x.grad = None
+    p(x)[:, 3].sum().backward()
+    assert (got - x.grad).abs().max() < 0.2 * x.grad.abs().max()  # bfloat16 per-dab work

@@ -39,7 +39,15 @@ class FusedAlpha(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xy, neg_inv, amount, weight, bias, pix):
-        xy, neg_inv, amount = xy.contiguous(), neg_inv.contiguous(), amount.contiguous()
+        # float32 throughout, also under autocast (the matrix products write into ``keep``)
+        with torch.autocast(xy.device.type, enabled=False):
+            return FusedAlpha._forward(ctx, xy, neg_inv, amount, weight, bias, pix)
+
+    @staticmethod
+    def _forward(ctx, xy, neg_inv, amount, weight, bias, pix):
+        dt = torch.promote_types(xy.dtype, torch.float32)  # bfloat16 → float32
+        xy, neg_inv, amount = (t.to(dt).contiguous() for t in (xy, neg_inv, amount))
+        weight, bias, pix = weight.to(dt), bias.to(dt), pix.to(dt)
         b, c, s = xy.shape[0], neg_inv.shape[1], pix.numel()
         k = xy.shape[2]
         keep = xy.new_empty(b, c, s, s)
@@ -64,7 +72,13 @@ class FusedAlpha(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        with torch.autocast(grad.device.type, enabled=False):
+            return FusedAlpha._backward(ctx, grad)
+
+    @staticmethod
+    def _backward(ctx, grad):
         xy, neg_inv, amount, weight, pix, keep, alpha = ctx.saved_tensors
+        grad = grad.to(keep.dtype)
         b, c, s = xy.shape[0], neg_inv.shape[1], pix.numel()
         k = xy.shape[2]
         w = weight.tolist()
