@@ -6,6 +6,7 @@
     python benchmarks/bench_through_painter.py quality --agent default --seconds 60
 
 ``speed`` prints episodes/s of training (whole 64-stroke episodes, batch 32 per process,
+``--rule`` backprop by default; wall-clock rate and rank 0's episodes per CPU second,
 gloo data parallelism on CPU, NCCL on GPUs when ``--device cuda``). ``quality`` trains a fresh
 ``ThroughPainter("MultiInputPolicy", gym.make("Painting-v0", max_strokes=64,
 strokes_per_step=8), seed=0)`` (or continues ``--agent``) until a callback stops ``learn()``
@@ -127,18 +128,21 @@ def _speed_worker(rank: int, world: int, args: argparse.Namespace, port: int, qu
         torch.cuda.set_device(rank)
         device = f"cuda:{rank}"
     env = gym.make("Painting-v0", device=device, **ENV_KWARGS)
-    model = ThroughPainter("MultiInputPolicy", env, seed=0, device=device, amp=args.amp)
+    model = ThroughPainter(
+        "MultiInputPolicy", env, seed=0, device=device, amp=args.amp, learning_rule=args.rule
+    )
     per_update = model.batch_size * 8 * world
     model.learn(per_update)  # warm-up: first calls pay allocation and kernel selection
     if args.device == "cuda":
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.learn(per_update * args.updates)
     if args.device == "cuda":
         torch.cuda.synchronize()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if rank == 0:
-        queue.put(args.updates * model.batch_size * world / wall)
+        episodes = args.updates * model.batch_size
+        queue.put((episodes * world / wall, episodes / cpu))
     if world > 1:
         dist.destroy_process_group()
 
@@ -153,10 +157,11 @@ def speed(args: argparse.Namespace) -> None:
         mp.start_processes(
             _speed_worker, args=(n, args, port, queue), nprocs=n, join=True, start_method="spawn"
         )
-        rate = queue.get()
+        rate, per_cpu = queue.get()
         print(
-            f"{n} process(es), {args.threads} thread(s) each, {args.device}: "
-            f"{rate:.1f} episodes/s ({rate / n:.1f} per process)"
+            f"{n} process(es), {args.threads} thread(s) each, {args.device}, {args.rule}: "
+            f"{rate:.1f} episodes/s ({rate / n:.1f} per process; {per_cpu:.1f} per CPU second "
+            "of rank 0)"
         )
 
 
@@ -169,6 +174,7 @@ def main() -> None:
     s.add_argument("--threads", type=int, default=1, help="torch threads per process")
     s.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     s.add_argument("--amp", action="store_true", help="bfloat16 autocast")
+    s.add_argument("--rule", default="backprop", choices=["backprop", "critic"])
     q = sub.add_parser("quality", help="MSE on photos after a short learn()")
     q.add_argument("--seconds", type=float, default=240.0, help="learn() wall time")
     q.add_argument("--threads", type=int, default=2, help="torch threads")

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from painters.models.base import NeuralPainter, register_painter
+from painters.models.fused_alpha import FusedAlpha
 
 PRESSURE_SCALE = 0.8
 #: Exponents are floored here before ``exp``. Most of a stroke's Gaussian and ink-density terms
@@ -225,9 +226,43 @@ class StructuredPainter(NeuralPainter):
         d = torch.matmul(gy.transpose(-1, -2).reshape(b * c, s, k), g[:, :, 0].reshape(b * c, k, s))
         return d.view(b, c, s, s)
 
+    def _dab_params_autograd(
+        self, actions: torch.Tensor, scatter: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """:meth:`_dab_params` with gradients (and ``scatter``, see :meth:`densities`): dab
+        centres (B, 2, K), −1/(2σ²) in canvas units (B, C, K) and −(ink amount)/σ² (B, C, K)."""
+        b, k, c = actions.shape[0], self.dabs, self.channels
+        geo = actions @ self.geometry_matrix()  # (B, 3K)
+        xy = geo[:, : 2 * k].view(b, 2, k)
+        pressure = geo[:, 2 * k :]
+        size = actions[:, 1:2].expand(b, k)
+        xy_dabs = xy
+        if scatter is not None:
+            offsets, w = scatter
+            radius = torch.exp(2.0 * size) / 64.0
+            scale = F.softplus(w[0] + w[1] * size + w[2] * pressure) * radius  # (B, K)
+            xy_dabs = xy + offsets * scale[:, None, :]
+        seg = (torch.diff(xy, dim=2).square().sum(1) + 1e-8).sqrt() * 64.0  # (B, K-1)
+        ds = 0.5 * (F.pad(seg, (1, 0), mode="replicate") + F.pad(seg, (0, 1), mode="replicate"))
+        feats = torch.stack(
+            [pressure, size, self.t.expand(b, k), torch.log1p(ds), torch.ones_like(ds)], -1
+        )
+        out = self.dab_mlp(feats).transpose(1, 2)  # (B, 2C, K)
+        sigma = torch.exp(out[:, :c] + 2.0 * actions[:, 1:2, None] - 0.5).clamp(0.3, 40.0)
+        sig2 = sigma.square()
+        amount = -(F.softplus(out[:, c:]) * (ds * pressure)[:, None]) / sig2
+        return xy_dabs.contiguous(), (-0.5 * 64.0**2) / sig2, amount
+
     def alpha(
         self, actions: torch.Tensor, scatter: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> torch.Tensor:
+        if self.head1 is None:  # the linear head: one fused function for the pixel work
+            xy, neg_inv, amount = self._dab_params_autograd(actions, scatter)
+            b, s = actions.shape[0], self.size
+            w = self.head2
+            return FusedAlpha.apply(xy, neg_inv, amount, w.weight[0], w.bias, self.pix).view(
+                b, 1, s, s
+            )
         d = self.densities(actions, scatter)
         b, c, s, _ = d.shape
         cover = (1.0 - torch.exp((-d).clamp(EXP_FLOOR))).view(b, c, s * s)
