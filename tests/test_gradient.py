@@ -96,14 +96,22 @@ def test_grid_strokes_in_global_coordinates(painter):
     assert g[1, 2] == pytest.approx((64 + 32) / 128)  # control x: window centre
     assert g[1, 1] == pytest.approx(0.5)  # size is untouched: stroke_scale carries it
     assert tile_windows(128, 128) == [(0, 0), (64, 0), (0, 64), (64, 64)]
-    assert tile_windows(128, 128, shifted=True) == [(32, 32)]
+    # the junction tile, then border tiles over the boundary lines' ends
+    assert tile_windows(128, 128, shifted=True) == [(32, 32), (32, 0), (32, 64), (0, 32), (64, 32)]
+    seam = tile_windows(256, 256, shifted=True)
+    for x in (64, 128, 192):  # every boundary column is covered from top to bottom
+        rows = set()
+        for wx, wy in seam:
+            if wx < x < wx + 64:
+                rows.update(range(wy, wy + 64))
+        assert rows == set(range(256))
 
 
 def test_grid_painting(painter):
     target = np.concatenate([_target(7, 128)[:, :64], _target(8, 128)[:, 64:]], 1)
     cfg = GradientConfig(strokes=4, groups=2, steps=2, refine_steps=1, seam_fraction=0.5)
     passes = plan_passes(cfg, 128, 128)
-    assert [len(w) for w, _ in passes] == [4, 4, 1]  # coarse, fine, then the seams
+    assert [len(w) for w, _ in passes] == [4, 4, 5]  # coarse, fine, then the seams
     p = paint_images(painter, [target], cfg)[0]
     assert p.canvas.shape == (128, 128, 3) and p.stroke_scale == 0.5
     assert len(p.actions) == 4  # --strokes is the painting's total, split across tiles

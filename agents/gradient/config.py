@@ -65,7 +65,7 @@ class GradientConfig:
     loss: str = "mse"
     seed: int = 0
     background: tuple[int, int, int] = (255, 255, 255)
-    seam_fraction: float = 0.2
+    seam_fraction: float = 0.3
     snapshot_every: int = 5
     real_weight: float = 8.0
     min_size: float = 0.0

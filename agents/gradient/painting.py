@@ -15,7 +15,7 @@ from agents.gradient.losses import make_loss
 from agents.gradient.multibrush import is_multi
 from agents.gradient.optimiser import optimise_strokes
 from agents.gradient.real_brush import finish_colours, indexed_alphas, mixed_alphas
-from agents.gradient.seams import band_init, boundary_band, jump_loss
+from agents.gradient.seams import GRADIENT_JUMP_WEIGHT, band_init, boundary_band, jump_loss
 from agents.gradient.tiles import (
     _crops,
     allocate,
@@ -94,7 +94,7 @@ def paint_images(
         loss, init = loss_fn, init_fn
         if len(passes) > 1 and passes[p][0] == seam_windows:
             wins_xy = [(x, y) for _, x, y in jobs]
-            loss = jump_loss(wins_xy, w, h, base=loss_fn)
+            loss = jump_loss(wins_xy, w, h, GRADIENT_JUMP_WEIGHT, base=loss_fn)
             init = band_init(torch.stack([band[y : y + TILE, x : x + TILE] for x, y in wins_xy]),
                              init_fn)  # fmt: skip
         # global index of stroke i of job j = strokes before it in the painting + i

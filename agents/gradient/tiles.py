@@ -55,17 +55,26 @@ def _axis_positions(length: int) -> list[int]:
 
 def tile_windows(width: int, height: int, shifted: bool = False) -> list[tuple[int, int]]:
     """(left, top) of the 64 px tiles covering a canvas, row by row; ``shifted`` gives the
-    tiles centred on the seams between neighbouring tiles (midway in each direction that has
-    several tiles), which hide them. Sides need not be multiples of 64: tiles then overlap."""
+    tiles over the seams between neighbouring tiles, which hide them: centred on each junction
+    (midway in each direction that has several tiles), then, so that every boundary line is
+    covered to the canvas edge, the tiles at the canvas's borders centred on the boundaries that
+    reach them (their half-tile ends are no junction tile's). Sides need not be multiples of
+    64: tiles then overlap."""
     if width < TILE or height < TILE:
         raise ValueError(f"canvas sides must be at least {TILE} px, got {width}x{height}")
     xs, ys = _axis_positions(width), _axis_positions(height)
-    if shifted:
-        if len(xs) == 1 and len(ys) == 1:
-            return []
-        xs = [(a + b) // 2 for a, b in zip(xs[:-1], xs[1:], strict=True)] or xs
-        ys = [(a + b) // 2 for a, b in zip(ys[:-1], ys[1:], strict=True)] or ys
-    return [(x, y) for y in ys for x in xs]
+    if not shifted:
+        return [(x, y) for y in ys for x in xs]
+    if len(xs) == 1 and len(ys) == 1:
+        return []
+    mx = [(a + b) // 2 for a, b in zip(xs[:-1], xs[1:], strict=True)]
+    my = [(a + b) // 2 for a, b in zip(ys[:-1], ys[1:], strict=True)]
+    if not mx or not my:  # one row or one column of tiles: the junction tiles span the lines
+        return [(x, y) for y in my or ys for x in mx or xs]
+    out = [(x, y) for y in my for x in mx]
+    out += [(x, y) for y in sorted({ys[0], ys[-1]}) for x in mx]
+    out += [(x, y) for y in my for x in sorted({xs[0], xs[-1]})]
+    return out
 
 
 def window_classes(windows: Sequence[tuple[int, int]]) -> list[list[int]]:
@@ -162,11 +171,18 @@ def plan_passes(
         rest = replace(cfg, strokes=n_fine, groups=len(groups) - half)
         passes.append((tiles, replace(rest, coarse_size=mid)))
     if n_seam > 0:  # last, so nothing painted after it cuts the tiles again
-        fine = cfg.fine_size
-        passes.append((seams, replace(cfg, strokes=n_seam, groups=1, coarse_size=fine)))
+        seam = replace(cfg, strokes=n_seam, groups=1, coarse_size=cfg.fine_size)
+        if config.steps is None:  # default steps: the seam pass gets enough to hide the seams
+            seam = replace(seam, steps=max(SEAM_STEPS[0], seam.steps_per_group()))
+        if config.refine_steps is None:
+            seam = replace(seam, refine_steps=max(SEAM_STEPS[1], seam.refine()))
+        passes.append((seams, seam))
     return passes
 
 
+#: Optimisation and refinement steps of the seam pass at least, when the steps are the defaults:
+#: the 12 and 6 of a 2,000-stroke painting left its seams showing (docs/SEAMS.md).
+SEAM_STEPS = (30, 10)
 #: Strokes above which the default steps shrink (:func:`scaled_steps`).
 STEP_STROKES = 400
 #: Strokes optimised in one batch at most (tiles of a class are split into batches of at most
