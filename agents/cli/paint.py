@@ -38,7 +38,6 @@ the real re-render (and of the real-brush fit).
 from __future__ import annotations
 
 import argparse
-import errno
 import sys
 import time
 import warnings
@@ -53,7 +52,6 @@ from agents.gradient import (
     GradientConfig,
     auto_grid,
     canvas_size,
-    composite_windows,
     fraction_for_size,
     make_loss,
     paint_images,
@@ -61,15 +59,14 @@ from agents.gradient import (
 )
 from agents.gradient.palette import parse_palette, to_hex
 from agents.painting.defaults import default_method
-from agents.painting.export import write_stroke_files
+from agents.painting.outputs import gif_scale, write_painting_files
 from agents.painting.progress import Progress
 from painters.brushes import load_painters, painter_name_for
 from painters.cli import OutputFolder, first_line, guarded, parser
 from painters.compositing import to_uint8
 from painters.export import Painting
-from painters.gif import EvenFrames, frame_indices, write_gif
-from painters.images import ImageError, load_image, resize, save_png
-from painters.rendering import render
+from painters.gif import EvenFrames, write_gif
+from painters.images import ImageError, load_image, resize
 
 DEFAULT_BRUSH = "classic/dry_brush"
 METHODS = ("gradient", "agent", "agent+gradient")
@@ -461,44 +458,24 @@ def _check_brush(brush: str) -> None:
 def write_outputs(
     tmp: Path, painting, painter, snapshots, args, palette=None, progress: Progress | None = None
 ) -> list[str]:
-    """Write every output file into ``tmp``; returns notes to print (e.g. no libmypaint).
-    ``progress`` shows the phases: "files", "re-render" (the real brush), "animation"."""
-    progress = progress or Progress(disable=True)
-    notes = []
-    with progress.task("files"):
-        product = _write_files(tmp, painting, args, palette, painter)
-    with progress.task("re-render"):
-        try:
-            w, h = product.output_size(args.render_size)
-            real = render(product, "mypaint", width=w, height=h, seed=args.seed)
-            save_png(real, tmp / "painting_real.png")
-        except (OSError, RuntimeError, ImportError) as e:
-            if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise  # a full disk is not a missing brush
-            notes.append(
-                "note: painting_real.png not written: the real brush is unavailable "
-                f"({first_line(e)})"
-            )
-    with progress.task("animation"):
-        if args.method == "agent" and len(snapshots):  # the canvas after each agent step
-            frames = [*snapshots.frames(), painting.canvas]
-        else:
-            bi = painting.brush_index(painter.brushes) if hasattr(painter, "brushes") else None
-            _, frames = composite_windows(
-                painter, painting.local_actions, painting.windows, painting.width,
-                painting.height, frames_at=frame_indices(len(painting.actions)), brush_index=bi,
-            )  # fmt: skip
-        blank = np.full_like(painting.canvas, 255)
-        scale = max(1, 128 // min(painting.width, painting.height))
-        write_gif([blank, *frames], tmp / "animation.gif", scale=scale)
-        opt = snapshots.frames(30) or [painting.canvas]
-        write_gif(opt, tmp / "optimisation.gif", scale=scale)
+    """Write every output file into ``tmp`` (:func:`agents.painting.outputs.write_painting_files`
+    plus optimisation.gif); returns notes to print (e.g. no libmypaint)."""
+    product, extra = _describe(painting, args, palette, painter)
+    frames = None
+    if args.method == "agent" and len(snapshots):  # the canvas after each agent step
+        frames = [*snapshots.frames(), painting.canvas]
+    bi = painting.brush_index(painter.brushes) if hasattr(painter, "brushes") else None
+    notes = write_painting_files(
+        tmp, painting, painter, product=product, extra=extra, render_size=args.render_size,
+        seed=args.seed, frames=frames, brush_index=bi, progress=progress,
+    )  # fmt: skip
+    opt = snapshots.frames(30) or [painting.canvas]
+    write_gif(opt, tmp / "optimisation.gif", scale=gif_scale(painting))
     return notes
 
 
-def _write_files(tmp: Path, painting, args, palette, painter=None) -> Painting:
-    """painting.png and the stroke files; returns the :class:`Painting` they describe."""
-    save_png(painting.canvas, tmp / "painting.png")
+def _describe(painting, args, palette, painter=None) -> tuple[Painting, dict[str, np.ndarray]]:
+    """The :class:`Painting` the stroke files describe, and the npz's extra arrays."""
     info = {
         "painter": str(args.painter), "loss": str(args.loss), "seed": int(args.seed),
         "render_seed": int(args.seed), "grid": int(args.grid), "tile_size": int(args.size),
@@ -519,8 +496,7 @@ def _write_files(tmp: Path, painting, args, palette, painter=None) -> Painting:
         "seed": np.int64(args.seed),
         "render_seed": np.int64(args.seed),
     }
-    write_stroke_files(product, tmp, extra)
-    return product
+    return product, extra
 
 
 if __name__ == "__main__":
