@@ -196,6 +196,20 @@ class StructuredPainter(NeuralPainter):
         dab offsets of a dry brush, used by the stochastic painters (deterministic here).
         """
         b, k, c, s = actions.shape[0], self.dabs, self.channels, self.size
+        xy_dabs, neg_inv, neg_amount = self._dab_params_autograd(actions, scatter)
+        # separable Gaussians for x and y in one exp: (B, C, 2, K, S)
+        g = SeparableGaussians.apply(xy_dabs, -neg_inv, self.pix)
+        # peak density of a 2-D Gaussian dab ∝ amount / σ²
+        gy = g[:, :, 1] * (-neg_amount)[..., None]
+        d = torch.matmul(gy.transpose(-1, -2).reshape(b * c, s, k), g[:, :, 0].reshape(b * c, k, s))
+        return d.view(b, c, s, s)
+
+    def _dab_params_autograd(
+        self, actions: torch.Tensor, scatter: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """:meth:`_dab_params` with gradients (and ``scatter``, see :meth:`densities`): dab
+        centres (B, 2, K), −1/(2σ²) in canvas units (B, C, K) and −(ink amount)/σ² (B, C, K)."""
+        b, k, c = actions.shape[0], self.dabs, self.channels
         geo = actions @ self.geometry_matrix()  # (B, 3K)
         xy = geo[:, : 2 * k].view(b, 2, k)
         pressure = geo[:, 2 * k :]
@@ -216,38 +230,6 @@ class StructuredPainter(NeuralPainter):
         )
         out = self.dab_mlp(feats).transpose(1, 2)  # (B, 2C, K)
         # width in px at 64 around the brush radius exp(2·size); amount of ink per px of path
-        sigma = torch.exp(out[:, :c] + 2.0 * actions[:, 1:2, None] - 0.5).clamp(0.3, 40.0)
-        amount = F.softplus(out[:, c:]) * (ds * pressure)[:, None]  # (B, C, K)
-        # separable Gaussians for x and y in one exp: (B, C, 2, K, S)
-        inv = 0.5 * 64.0**2 / sigma.square()
-        g = SeparableGaussians.apply(xy_dabs, inv, self.pix)
-        # peak density of a 2-D Gaussian dab ∝ amount / σ²
-        gy = g[:, :, 1] * (amount / sigma.square())[..., None]
-        d = torch.matmul(gy.transpose(-1, -2).reshape(b * c, s, k), g[:, :, 0].reshape(b * c, k, s))
-        return d.view(b, c, s, s)
-
-    def _dab_params_autograd(
-        self, actions: torch.Tensor, scatter: tuple[torch.Tensor, torch.Tensor] | None = None
-    ) -> tuple[torch.Tensor, ...]:
-        """:meth:`_dab_params` with gradients (and ``scatter``, see :meth:`densities`): dab
-        centres (B, 2, K), −1/(2σ²) in canvas units (B, C, K) and −(ink amount)/σ² (B, C, K)."""
-        b, k, c = actions.shape[0], self.dabs, self.channels
-        geo = actions @ self.geometry_matrix()  # (B, 3K)
-        xy = geo[:, : 2 * k].view(b, 2, k)
-        pressure = geo[:, 2 * k :]
-        size = actions[:, 1:2].expand(b, k)
-        xy_dabs = xy
-        if scatter is not None:
-            offsets, w = scatter
-            radius = torch.exp(2.0 * size) / 64.0
-            scale = F.softplus(w[0] + w[1] * size + w[2] * pressure) * radius  # (B, K)
-            xy_dabs = xy + offsets * scale[:, None, :]
-        seg = (torch.diff(xy, dim=2).square().sum(1) + 1e-8).sqrt() * 64.0  # (B, K-1)
-        ds = 0.5 * (F.pad(seg, (1, 0), mode="replicate") + F.pad(seg, (0, 1), mode="replicate"))
-        feats = torch.stack(
-            [pressure, size, self.t.expand(b, k), torch.log1p(ds), torch.ones_like(ds)], -1
-        )
-        out = self.dab_mlp(feats).transpose(1, 2)  # (B, 2C, K)
         sigma = torch.exp(out[:, :c] + 2.0 * actions[:, 1:2, None] - 0.5).clamp(0.3, 40.0)
         sig2 = sigma.square()
         amount = -(F.softplus(out[:, c:]) * (ds * pressure)[:, None]) / sig2
