@@ -26,21 +26,38 @@ cannot reach what makes this env practical, so before handing over this module
   features extractor when Optuna samples ``net_arch``;
 - ``record_video`` and ``enjoy`` recreate the env with the ``env_kwargs`` the agent was
   trained with (the zoo's ``record_video`` reads only command-line ``--env-kwargs``), and
-  ``enjoy`` runs with ``--no-render`` (the env renders ``rgb_array`` frames, no window).
+  ``enjoy`` runs with ``--no-render`` (the env renders ``rgb_array`` frames, no window);
+- ``record_video`` frames (target | canvas) are enlarged, pixels kept sharp, to at least
+  256 px tall: the env's own frame is the canvas size (64 px);
+- ``train`` without ``-conf`` reads ``agents/hyperparams/ALGO.yaml`` (``sac``, ``td3``,
+  ``ppo``, ``through-painter``: the project's recipes, not the zoo's own files);
+- SAC and TD3 print their log table once per rollout at most: the batched env ends all
+  ``n_envs`` episodes on the same step, and SB3 would print one identical table for every
+  finished episode whose count is a multiple of ``log_interval`` (8 at once with 32 envs);
+- ``--algo through-painter`` is :class:`agents.ThroughPainter` (``n_envs`` is irrelevant
+  to it: it rolls out ``batch_size`` episodes in torch per update).
 
 Needs the ``zoo`` extra: ``pip install -e ".[zoo]"``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import runpy
 import sys
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env import VecEnvWrapper
 
 ENV_ID = "Painting-v0"
 #: Launcher flags, consumed here and not passed to the zoo.
 SINGLE_ENVS_FLAG = "--single-envs"
+HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
+#: ``record_video`` frames are enlarged by a whole factor to at least this height.
+VIDEO_MIN_HEIGHT = 256
 
 
 def _need_zoo() -> None:
@@ -66,6 +83,7 @@ def install(batched: bool = True) -> None:
     from agents.rl.through_painter import ThroughPainter
 
     zu.ALGOS.setdefault("through-painter", ThroughPainter)  # --algo through-painter
+    _log_once_per_rollout()
     manager = em.ExperimentManager
     if getattr(manager, "_painting_patched", False):
         manager._painting_batched = batched
@@ -118,10 +136,74 @@ def install(batched: bool = True) -> None:
             saved = hyperparams.pop("env_kwargs") or {}
             kwargs["hyperparams"] = hyperparams
             kwargs["env_kwargs"] = {**saved, **(kwargs.get("env_kwargs") or {})}
-        return original_test_env(env_id, *args, **kwargs)
+        env = original_test_env(env_id, *args, **kwargs)
+        if env_id == ENV_ID and (kwargs.get("env_kwargs") or {}).get("render_mode") == "rgb_array":
+            env = ReadableFrames(env)  # record_video: frames a person can see
+        return env
 
     zu.create_test_env = create_test_env
     rl_zoo3.create_test_env = create_test_env
+
+
+def _log_once_per_rollout() -> None:
+    """Make off-policy SB3 algorithms print (and write) their log table at most once per
+    rollout: SB3 dumps inside its loop over the envs that finished an episode, once for each
+    whose episode count is a multiple of ``log_interval``; the batched env ends all ``n_envs``
+    episodes on the same step, so 32 envs gave 8 identical tables at once. The one table
+    comes after the loop, with every episode of the step counted."""
+    from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+    original = OffPolicyAlgorithm.collect_rollouts
+    if hasattr(original, "__wrapped__"):
+        return  # patched already
+
+    @functools.wraps(original)
+    def collect_rollouts(self, *args: Any, log_interval: int | None = None, **kwargs: Any):
+        before = self._episode_num
+        rollout = original(self, *args, log_interval=None, **kwargs)
+        if log_interval and self._episode_num // log_interval > before // log_interval:
+            self.dump_logs()
+        return rollout
+
+    OffPolicyAlgorithm.collect_rollouts = collect_rollouts  # type: ignore[method-assign]
+
+
+def enlarge(frame: np.ndarray, min_height: int = VIDEO_MIN_HEIGHT) -> np.ndarray:
+    """A uint8 (H, W, 3) frame repeated by the smallest whole factor that makes it at least
+    ``min_height`` tall (nearest neighbour: the strokes stay sharp)."""
+    factor = max(1, -(-min_height // frame.shape[0]))
+    return np.repeat(np.repeat(frame, factor, axis=0), factor, axis=1)
+
+
+class ReadableFrames(VecEnvWrapper):
+    """A VecEnv whose rendered frames are enlarged by :func:`enlarge` (for ``record_video``)."""
+
+    def reset(self):
+        return self.venv.reset()
+
+    def step_wait(self):
+        return self.venv.step_wait()
+
+    def get_images(self) -> list[np.ndarray | None]:
+        return [None if f is None else enlarge(f) for f in self.venv.get_images()]
+
+    def render(self, mode: str | None = None) -> np.ndarray | None:
+        frame = self.venv.render(mode=mode)
+        return frame if frame is None else enlarge(frame)
+
+
+def _with_default_conf(args: list[str]) -> list[str]:
+    """``train`` ARGS with ``-conf agents/hyperparams/ALGO.yaml`` added when they name none."""
+    if any(a in ("-conf", "--conf-file") or a.startswith("--conf-file=") for a in args):
+        return args
+    algo = None
+    for i, a in enumerate(args):
+        if a == "--algo" and i + 1 < len(args):
+            algo = args[i + 1]
+        elif a.startswith("--algo="):
+            algo = a.split("=", 1)[1]
+    conf = HYPERPARAMS_DIR / f"{(algo or 'ppo').replace('-', '_')}.yaml"
+    return [*args, "-conf", str(conf)] if conf.is_file() else args
 
 
 def _batched_envs(manager: Any, n_envs: int, eval_env: bool, no_log: bool):
@@ -163,6 +245,8 @@ def main(argv: list[str] | None = None) -> None:
     args = [a for a in args if a != SINGLE_ENVS_FLAG]
     if script == "enjoy" and "--no-render" not in args:
         args.append("--no-render")
+    if script == "train":
+        args = _with_default_conf(args)
     install(batched=batched)
     sys.argv = [module, *args]
     runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -4,7 +4,6 @@ the zoo, and (slow) train → enjoy → record_video run end to end on a tiny bu
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -27,9 +26,18 @@ from agents.rl.zoo_format import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-needs_zoo = pytest.mark.skipif(
-    importlib.util.find_spec("rl_zoo3") is None, reason='rl_zoo3 missing: pip install -e ".[zoo]"'
+TINY_CNN = (
+    "dict(net_arch=[16], features_extractor_class=PaintingCNN,"
+    " features_extractor_kwargs=dict(features_dim=16, cnn_channels=[4], downsample=4),"
+    " normalize_images=False)"
 )
+
+
+def _needs_zoo() -> None:
+    """Skip only when RL Baselines3 Zoo itself is missing (the zoo extra)."""
+    pytest.importorskip("rl_zoo3", reason='rl_zoo3 missing: pip install -e ".[zoo]"')
+
+
 #: Keys the zoo's ExperimentManager understands for an SB3 algorithm (or passes to it).
 ZOO_KEYS = {"n_envs", "n_timesteps", "policy", "env_kwargs", "vec_env_wrapper", "env_wrapper"}
 ZOO_KEYS |= {"noise_type", "noise_std", "normalize", "frame_stack", "callback"}
@@ -126,8 +134,8 @@ def test_scale_reward_wrappers_scale_rewards():
         ScaleReward(env, scale=0.0)
 
 
-@needs_zoo
 def test_launcher_registers_the_env_and_patches_the_zoo():
+    _needs_zoo()
     import rl_zoo3.exp_manager as em
 
     from agents import zoo
@@ -151,9 +159,9 @@ def _zoo(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-@needs_zoo
 @pytest.mark.slow
 def test_zoo_train_enjoy_record_video(tmp_path):
+    _needs_zoo()
     conf = tmp_path / "tiny.yaml"
     conf.write_text(
         "Painting-v0:\n"
@@ -161,9 +169,7 @@ def test_zoo_train_enjoy_record_video(tmp_path):
         "  env_kwargs: {size: 32, max_strokes: 4, strokes_per_step: 2}\n"
         "  vec_env_wrapper:\n    - agents.rl.wrappers.VecScaleReward: {scale: 100.0}\n"
         "  learning_starts: 16\n  batch_size: 8\n  buffer_size: 256\n"
-        '  policy_kwargs: "dict(net_arch=[16], features_extractor_class=PaintingCNN,'
-        " features_extractor_kwargs=dict(features_dim=16, cnn_channels=[4], downsample=4),"
-        ' normalize_images=False)"\n'
+        f'  policy_kwargs: "{TINY_CNN}"\n'
     )
     logs, vid = tmp_path / "logs", tmp_path / "vid"
     base = ["--algo", "sac", "--env", "Painting-v0", "-f", str(logs)]
@@ -177,7 +183,101 @@ def test_zoo_train_enjoy_record_video(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     r = _zoo(["record_video", *base, "-n", "8", "-o", str(vid)], ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert list(vid.glob("*.mp4")), "no video written"
+    videos = list(vid.glob("*.mp4"))
+    assert videos, "no video written"
+    import imageio
+
+    frame = imageio.get_reader(str(videos[0])).get_data(0)
+    assert frame.shape == (256, 512, 3)  # the 32 px env's target | canvas, 8 times enlarged
+
+
+def test_train_without_conf_reads_the_projects_recipe():
+    from agents.zoo import _with_default_conf
+
+    args = ["--algo", "through-painter", "--env", "Painting-v0", "-f", "logs"]
+    assert _with_default_conf(args) == [
+        *args, "-conf", str(ROOT / "agents/hyperparams/through_painter.yaml")
+    ]  # fmt: skip
+    assert _with_default_conf(["--algo=td3"])[-1] == str(ROOT / "agents/hyperparams/td3.yaml")
+    given = ["--algo", "sac", "-conf", "mine.yaml"]
+    assert _with_default_conf(given) == given
+    assert _with_default_conf(["--algo", "a2c"]) == ["--algo", "a2c"]  # no recipe: the zoo's
+
+
+def test_recorded_frames_are_enlarged_to_a_readable_size():
+    from agents.zoo import ReadableFrames, enlarge
+    from painting_env.sb3 import make_sb3_vec_env
+
+    venv = make_sb3_vec_env(1, seed=0, monitor=False, size=32, max_strokes=2,
+                            render_mode="rgb_array")  # fmt: skip
+    wrapped = ReadableFrames(venv)
+    wrapped.reset()
+    wrapped.step(np.full((1, 12), 0.5, np.float32))
+    small, big = venv.render(), wrapped.render()
+    assert small.shape == (32, 64, 3) and big.shape == (256, 512, 3)
+    assert np.array_equal(big[::8, ::8], small) and np.array_equal(big[7::8, 7::8], small)
+    assert enlarge(np.zeros((300, 600, 3), np.uint8)).shape == (300, 600, 3)
+    assert enlarge(np.zeros((100, 200, 3), np.uint8)).shape == (300, 600, 3)
+    wrapped.close()
+
+
+def _sac_tables(capsys, log_interval: int) -> list[int]:
+    """total_timesteps of every log table a tiny SAC run on 8 batched envs prints."""
+    from stable_baselines3 import SAC
+
+    from painting_env.sb3 import make_sb3_vec_env
+
+    venv = make_sb3_vec_env(8, seed=0, size=16, max_strokes=2, strokes_per_step=1)
+    kwargs = parse_policy_kwargs(TINY_CNN)
+    kwargs["features_extractor_class"] = _extractors()[kwargs["features_extractor_class"]]
+    model = SAC("MultiInputPolicy", venv, learning_starts=10**6, buffer_size=64,
+                policy_kwargs=kwargs, verbose=1, seed=0, device="cpu")  # fmt: skip
+    capsys.readouterr()
+    model.learn(8 * 2 * 3, log_interval=log_interval)  # three rounds of 8 two-step episodes
+    venv.close()
+    out = capsys.readouterr().out
+    return [int(line.split("|")[2]) for line in out.splitlines() if "total_timesteps" in line]
+
+
+def test_zoo_sac_prints_one_table_per_log_interval(capsys, monkeypatch, one_thread):
+    _needs_zoo()
+    from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+    from agents import zoo
+
+    # SB3 alone: one identical table per finished episode whose count is a multiple of 2
+    sb3 = OffPolicyAlgorithm.collect_rollouts
+    monkeypatch.setattr(OffPolicyAlgorithm, "collect_rollouts", getattr(sb3, "__wrapped__", sb3))
+    assert _sac_tables(capsys, log_interval=2) == [16] * 4 + [32] * 4 + [48] * 4
+    zoo.install()  # what the launcher does before the zoo trains
+    assert _sac_tables(capsys, log_interval=2) == [16, 32, 48]
+    assert _sac_tables(capsys, log_interval=16) == [32]  # episodes 8 → 16 reach 16, 16 → 24 not
+
+
+def test_through_painter_trains_through_the_zoo(tmp_path, monkeypatch, one_thread):
+    _needs_zoo()
+    from agents import zoo
+    from agents.rl.through_painter import ThroughPainter
+
+    conf = tmp_path / "tp.yaml"
+    conf.write_text(
+        "Painting-v0:\n  n_timesteps: 16\n  policy: MultiInputPolicy\n"
+        "  env_kwargs: {size: 16, max_strokes: 4, strokes_per_step: 2}\n"
+        "  batch_size: 2\n  learning_rate: 1.0e-3\n  lr_schedule: constant\n"
+        "  policy_kwargs:\n    features_extractor_kwargs:\n"
+        "      {channels: [8, 8], blocks: [0, 1], hidden: 16}\n"
+    )
+    logs = tmp_path / "logs"
+    monkeypatch.setattr(sys, "argv", sys.argv[:])
+    args = ["--algo", "through-painter", "--env", "Painting-v0", "-conf", str(conf)]
+    zoo.main(["train", *args, "-f", str(logs), "--seed", "0", "--eval-freq", "-1"])
+    run = logs / "through-painter" / "Painting-v0_1"
+    model = ThroughPainter.load(run / "Painting-v0.zip", device="cpu")
+    # the zoo hands the rate over as ConstantSchedule(1e-3): the algorithm reads its value
+    assert model.learning_rate == pytest.approx(1e-3) and model._n_updates == 4
+    env = gym.make("Painting-v0", size=16, max_strokes=4, strokes_per_step=2)
+    obs, _ = env.reset(seed=0)
+    assert model.predict(obs, deterministic=True)[0].shape == (24,)
 
 
 def test_bundled_sac_model_free_reads_the_target():

@@ -41,7 +41,8 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import Image
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.utils import safe_mean
+from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.utils import ConstantSchedule, safe_mean
 
 from agents.rl.through_policy import ThroughPainterPolicy, policy_kwargs_of, soft_update
 from painters.schedule import cosine_lr
@@ -68,7 +69,9 @@ class ThroughPainter(BaseAlgorithm):
         policy: ``"MultiInputPolicy"`` (:class:`ThroughPainterPolicy` with the spatial actor of
             the default agent) or a policy class.
         env: a ``Painting-v0`` env, VecEnv or env id (neural renderer, Dict observations).
-        learning_rate: the actor's peak Adam rate.
+        learning_rate: the actor's peak Adam rate, or an SB3 schedule (a function of the
+            progress remaining, as the RL Zoo passes it), which then replaces ``lr_schedule``;
+            a ``ConstantSchedule`` counts as its value.
         batch_size: episodes per update (per process).
         learning_rule: ``"critic"`` or ``"backprop"`` (see the module docstring; the default
             was the better of the two after 240 CPU-seconds from scratch, docs/THROUGH_PAINTER.md).
@@ -99,7 +102,7 @@ class ThroughPainter(BaseAlgorithm):
         self,
         policy: str | type[ThroughPainterPolicy],
         env,
-        learning_rate: float = 5e-4,
+        learning_rate: float | Schedule = 5e-4,
         batch_size: int = 32,
         learning_rule: str = "critic",
         final_weight: float = 1.0,
@@ -124,6 +127,8 @@ class ThroughPainter(BaseAlgorithm):
         device: torch.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
+        if isinstance(learning_rate, ConstantSchedule):  # the zoo wraps plain rates
+            learning_rate = float(learning_rate.val)
         super().__init__(
             policy,
             env,
@@ -315,6 +320,8 @@ class ThroughPainter(BaseAlgorithm):
     def _learning_rate_now(self, steps_per_update: int) -> float:
         total = max(int(self._total_timesteps), 1)
         frac = min(1.0, (self.num_timesteps + steps_per_update) / total)  # after this update
+        if callable(self.learning_rate):  # an SB3 schedule of the progress remaining
+            return float(self.learning_rate(1.0 - frac))
         lr = float(self.learning_rate)
         if self.lr_schedule_name == "constant":
             return lr
@@ -461,7 +468,8 @@ class ThroughPainter(BaseAlgorithm):
             callback.update_locals(locals())
             keep_going = self._agree(callback.on_step())
             callback.on_rollout_end()
-            if log_interval and self._n_updates % log_interval == 0 or not keep_going:
+            last = not keep_going or self.num_timesteps >= total
+            if log_interval and self._n_updates % log_interval == 0 or last:
                 self._log(stats, t0, n0, per_episode)
             if not keep_going:
                 break
