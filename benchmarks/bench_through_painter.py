@@ -71,9 +71,8 @@ def quality(args: argparse.Namespace) -> None:
         model = load_agent(args.agent)
         model.set_env(env)
     else:
-        model = ThroughPainter(
-            "MultiInputPolicy", env, seed=args.seed, learning_rule=args.rule, device="cpu"
-        )
+        rule = {} if args.rule is None else {"learning_rule": args.rule}
+        model = ThroughPainter("MultiInputPolicy", env, seed=args.seed, device="cpu", **rule)
         model.env_kwargs = dict(ENV_KWARGS)
     folders = args.images.split(",")
     images = [p for folder in folders for p in _photos(folder)]
@@ -93,9 +92,11 @@ def quality(args: argparse.Namespace) -> None:
         def _on_step(self) -> bool:
             return clock() - self.t0 < args.seconds
 
-    t0 = time.perf_counter()
+    load0 = os.getloadavg()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.learn(10**9, callback=StopAfter(), reset_num_timesteps=not args.agent)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    load1 = os.getloadavg()
     if args.save:
         model.save(args.save)
     for folder in folders if len(folders) > 1 else []:
@@ -103,9 +104,9 @@ def quality(args: argparse.Namespace) -> None:
         print(f"  {folder}: MSE {mse:.5f} = {mse / mean_colour:.3f}x the mean colour")
     mse, mean_colour = evaluate(model, images)
     print(
-        f"{args.agent or 'fresh ' + args.rule}: {model._n_updates} updates, "
-        f"{model._episode_num} episodes in {wall:.0f} s wall, {time.process_time():.0f} s CPU "
-        f"({args.threads} threads): "
+        f"{args.agent or 'fresh ' + model.learning_rule}: {model._n_updates} updates, "
+        f"{model._episode_num} episodes; learn() took {wall:.0f} s wall, {cpu:.0f} s CPU "
+        f"({args.threads} threads; load average {load0[0]:.1f} before, {load1[0]:.1f} after): "
         f"MSE {mse:.5f} on {len(images)} photos = {mse / mean_colour:.3f}x the mean colour "
         f"({mean_colour:.5f})"
     )
@@ -181,7 +182,8 @@ def main() -> None:
     q.add_argument("--clock", default="wall", choices=["wall", "cpu"],
                    help="--seconds of wall time, or of this process's CPU time (equal CPU "
                    "budgets on a busy machine)")  # fmt: skip
-    q.add_argument("--rule", default="backprop", choices=["backprop", "critic"])
+    q.add_argument("--rule", default=None, choices=["backprop", "critic"],
+                   help="learning rule (default: ThroughPainter's default)")  # fmt: skip
     q.add_argument("--agent", default=None, help="continue this agent instead of a fresh one")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--save", default=None, help="save the trained model to this zip")

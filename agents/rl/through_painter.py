@@ -7,9 +7,9 @@ and "over" lays them on the canvas. So instead of estimating gradients from samp
 observation code (:mod:`painting_env.torch_rollout`) and backpropagates through them, the way
 Learning to Paint trains its actor through its renderer. Two learning rules:
 
-- ``"backprop"``: whole-episode backpropagation. The loss is the mean over the
+- ``"backprop"`` (default): whole-episode backpropagation. The loss is the mean over the
   episode's steps of the distance to the target plus ``final_weight`` times the final distance.
-- ``"critic"`` (default): Learning to Paint's model-based critic. A value network learns V(s) (TD(0)
+- ``"critic"``: Learning to Paint's model-based critic. A value network learns V(s) (TD(0)
   with a Polyak-averaged target copy); the actor maximises r(s, a) + γ·V(s′), with s′ rendered
   by the painter, so the gradient flows through the painter and V into the strokes.
 
@@ -73,8 +73,8 @@ class ThroughPainter(BaseAlgorithm):
             progress remaining, as the RL Zoo passes it), which then replaces ``lr_schedule``;
             a ``ConstantSchedule`` counts as its value.
         batch_size: episodes per update (per process).
-        learning_rule: ``"critic"`` or ``"backprop"`` (see the module docstring; the default
-            was the better of the two after 240 CPU-seconds from scratch, docs/THROUGH_PAINTER.md).
+        learning_rule: ``"backprop"`` or ``"critic"`` (see the module docstring; the default
+            learns faster from scratch per CPU second, docs/THROUGH_PAINTER.md).
         final_weight: ``"backprop"``: extra weight of the final canvas's distance.
         gamma: ``"critic"``: discount per env step.
         reward_scale: ``"critic"``: rewards (distance decreases) are multiplied by this.
@@ -102,9 +102,9 @@ class ThroughPainter(BaseAlgorithm):
         self,
         policy: str | type[ThroughPainterPolicy],
         env,
-        learning_rate: float | Schedule = 5e-4,
+        learning_rate: float | Schedule = 1e-3,
         batch_size: int = 32,
-        learning_rule: str = "critic",
+        learning_rule: str = "backprop",
         final_weight: float = 1.0,
         gamma: float = 0.95,
         reward_scale: float = 100.0,
