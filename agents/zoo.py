@@ -6,9 +6,11 @@
         -conf agents/hyperparams/sac.yaml -optimize --n-trials 20 -n 20000 -f logs_opt
     python -m agents.zoo enjoy --algo sac --env Painting-v0 -f logs -n 40
     python -m agents.zoo record_video --algo sac --env Painting-v0 -f logs -n 40 -o videos
+    python -m agents.zoo train --algo through-painter --env Painting-v0 -n 200000 -f logs
 
 SCRIPT is a module of ``rl_zoo3`` (``train``, ``enjoy``, ``record_video``,
-``record_training``, ``plots.plot_train``, ...); ARGS are that script's own arguments. Why a
+``plots.plot_train``, ...; not ``record_training``, which starts ``rl_zoo3.record_video`` in
+a new Python without this launcher); ARGS are that script's own arguments. Why a
 launcher and not ``python -m rl_zoo3.train --gym-packages painting_env``: the zoo alone
 cannot reach what makes this env practical, so before handing over this module
 
@@ -60,13 +62,17 @@ HYPERPARAMS_DIR = Path(__file__).resolve().parent / "hyperparams"
 VIDEO_MIN_HEIGHT = 256
 
 
+def _fail(message: str) -> None:
+    """One ``error:`` line on stderr and exit code 2 (bad command line)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _need_zoo() -> None:
     try:
         import rl_zoo3  # noqa: F401
     except ImportError:
-        raise SystemExit(
-            'rl_zoo3 is not installed; install the zoo extra: pip install -e ".[zoo]"'
-        ) from None
+        _fail('rl_zoo3 is not installed; install the zoo extra: pip install -e ".[zoo]"')
 
 
 def install(batched: bool = True) -> None:
@@ -238,9 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     import importlib.util
 
     if script.startswith((".", "_")) or importlib.util.find_spec(module) is None:
-        raise SystemExit(
-            f"no zoo script {script!r}; use train, enjoy, record_video, record_training, ..."
-        )
+        _fail(f"no zoo script {script!r}; use train, enjoy, record_video, ...")
     batched = SINGLE_ENVS_FLAG not in args
     args = [a for a in args if a != SINGLE_ENVS_FLAG]
     if script == "enjoy" and "--no-render" not in args:

@@ -134,7 +134,7 @@ def test_scale_reward_wrappers_scale_rewards():
         ScaleReward(env, scale=0.0)
 
 
-def test_launcher_registers_the_env_and_patches_the_zoo():
+def test_launcher_registers_the_env_and_patches_the_zoo(capsys):
     _needs_zoo()
     import rl_zoo3.exp_manager as em
 
@@ -144,8 +144,12 @@ def test_launcher_registers_the_env_and_patches_the_zoo():
     assert "Painting-v0" in gym.registry
     assert em.PaintingCNN is _extractors()["PaintingCNN"]  # for the zoo's eval of policy_kwargs
     assert em.ExperimentManager._painting_batched
-    with pytest.raises(SystemExit, match="no zoo script"):
+    with pytest.raises(SystemExit) as exit_info:
         zoo.main(["no_such_script"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: no zoo script 'no_such_script'; use train, enjoy, record_video, ...\n"
+    )
 
 
 def _zoo(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
