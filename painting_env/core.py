@@ -24,15 +24,20 @@ from painters.distances import NUMPY_DISTANCES, get_distance
 from painters.loading import load_painter, painter_name_for, resolve_device
 from painting_env.config import PaintingConfig
 from painting_env.limits import check_env_numbers
-from painting_env.observation import canvas_to_uint8, encode_observation, observation_space
+from painting_env.observation import (
+    canvas_to_uint8,
+    canvas_to_uint8_into,
+    encode_observation,
+    observation_space,
+)
 from painting_env.targets import TargetSet
 
 #: Upper bound of the per-episode stroke index base drawn for real renderers' texture seeds.
 STROKE_BASE_RANGE = 2**31
-#: Rows of a batch processed together in a step (painter, compositing, distance, the
-#: observation's uint8 canvas): small enough that their canvases stay in cache, so 1,024 envs
-#: cost no more per stroke than 256.
-ROW_CHUNK = 64
+#: Most rows of a batch processed together in a step (painter, compositing, distance, the
+#: observation's uint8 canvas): few enough that their temporaries stay in cache, so 1,024
+#: envs cost no more per stroke than 256, and enough to spread the painter's per-call cost.
+ROW_CHUNK = 128
 #: Up to this many strokes per step on the CPU, the default painter, compositing and distance
 #: run in numpy, whose per-operation cost is a fraction of torch's (the single env's case).
 NUMPY_STROKES = 4
@@ -320,8 +325,10 @@ class PaintingCore:
             self._canvas_u8 = np.empty((self.batch, 3, self.size, self.size), np.uint8)
             self._u8_out = False
             u8 = torch.from_numpy(self._canvas_u8)
-        chunks = [(lo, min(lo + ROW_CHUNK, self.batch)) for lo in range(0, self.batch, ROW_CHUNK)]
-        workers = min(torch.get_num_threads(), len(chunks)) if self._parallel else 1
+        threads = torch.get_num_threads() if self._parallel else 1
+        per = min(ROW_CHUNK, -(-self.batch // threads))  # at least one chunk per thread
+        chunks = [(lo, min(lo + per, self.batch)) for lo in range(0, self.batch, per)]
+        workers = min(threads, len(chunks))
         if workers == 1:
             for lo, hi in chunks:
                 self._step_rows(lo, hi, strokes, indices, brush, new, u8)
@@ -350,9 +357,7 @@ class PaintingCore:
                 return
             scratch = torch.empty_like(canvas)
             new[lo:hi] = _fused_distance(self.distance_name, self.distance, canvas, target, scratch)
-            # round(255 · value), half to even, clipped: canvas_to_uint8's arithmetic
-            torch.mul(canvas, 255.0, out=scratch).round_().clamp_(0.0, 255.0)
-            u8[lo:hi].copy_(scratch)
+            canvas_to_uint8_into(canvas, u8[lo:hi], scratch)
 
     def _paint_rows(
         self, lo: int, hi: int, strokes: np.ndarray, indices: np.ndarray, brush: np.ndarray | None

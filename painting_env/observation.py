@@ -79,6 +79,20 @@ def canvas_to_uint8(canvas: np.ndarray | torch.Tensor) -> np.ndarray:
     return out.transpose(0, 2, 3, 1)
 
 
+#: 1.5 · 2^23: a float32 in [0, 255] plus this is rounded to a whole number, half to even
+#: (as ``np.rint``), and that number is the low byte of the sum's bits.
+ROUND_MAGIC = 12582912.0
+
+
+def canvas_to_uint8_into(canvas: torch.Tensor, out: torch.Tensor, scratch: torch.Tensor) -> None:
+    """:func:`canvas_to_uint8`'s values for float32 CPU canvases (B, 3, H, W), written into
+    the uint8 tensor ``out`` (B, 3, H, W, channel-first), with ``scratch`` a float32 tensor of
+    the canvases' shape. Three passes instead of five: the rounding is an addition, and the
+    int32 → uint8 conversion keeps the low byte."""
+    torch.mul(canvas, 255.0, out=scratch).clamp_(0.0, 255.0).add_(ROUND_MAGIC)
+    out.copy_(scratch.view(torch.int32))
+
+
 def step_plane_value(step: np.ndarray) -> np.ndarray:
     """The compact observation's step channel: uint8 ``round(255 · step)`` per row."""
     return np.rint(np.asarray(step, np.float32) * np.float32(255.0)).astype(np.uint8)

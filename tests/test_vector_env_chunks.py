@@ -10,7 +10,7 @@ import torch
 
 from painters.distances import get_distance
 from painting_env import core as core_module
-from painting_env.observation import encode_observation
+from painting_env.observation import canvas_to_uint8, canvas_to_uint8_into, encode_observation
 from painting_env.vector_env import PaintingVectorEnv
 
 N = 11
@@ -97,3 +97,20 @@ def test_returned_observations_never_change(small_chunks):
             np.testing.assert_array_equal(o[key], s[key])
     # painting changed the canvases between the kept observations
     assert not np.array_equal(kept[1]["canvas"], kept[2]["canvas"])
+
+
+def test_uint8_conversion_in_place_rounds_like_the_encoder():
+    x = torch.cat(
+        [
+            torch.rand(20_000, generator=torch.Generator().manual_seed(0)),
+            (torch.arange(256) + 0.5) / 255,  # halves: round to even
+            torch.arange(256) / 255,
+            torch.tensor([0.0, 1.0, -1e-8, 1 + 1e-7, -3.0, 7.0, 127.5 / 255, 128.5 / 255]),
+        ]
+    )
+    canvas = x.view(1, 1, 1, -1).expand(2, 3, 1, -1).contiguous()
+    out = torch.empty(canvas.shape, dtype=torch.uint8)
+    canvas_to_uint8_into(canvas, out, torch.empty_like(canvas))
+    want = canvas_to_uint8(canvas).transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(out.numpy(), want)
+    assert out.max() == 255 and out.min() == 0
