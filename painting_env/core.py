@@ -9,6 +9,7 @@ are the actions in, and the observation and distances out.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -46,6 +47,7 @@ NUMPY_STROKES = 4
 RESET_ROWS = 16
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_KEY = (0, 0)  # (process id, workers) of _POOL
 _POOL_LOCK = threading.Lock()
 
 
@@ -57,17 +59,18 @@ def _row_pool(workers: int) -> ThreadPoolExecutor:
     """The process's pool of threads that step chunks of rows (grown on demand, shared by all
     envs). Each worker runs its torch operations single-threaded; torch releases the GIL
     inside each operation, so the workers' chunks run side by side."""
-    global _POOL
+    global _POOL, _POOL_KEY
     with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers < workers:
-            old, _POOL = (
-                _POOL,
-                ThreadPoolExecutor(
-                    workers, thread_name_prefix="painting-env", initializer=_one_torch_thread
-                ),
+        pid, size = _POOL_KEY
+        if pid != os.getpid():  # a forked child has none of its parent's threads
+            _POOL, size = None, 0
+        if _POOL is None or size < workers:
+            if _POOL is not None:
+                _POOL.shutdown(wait=False)
+            _POOL = ThreadPoolExecutor(
+                workers, thread_name_prefix="painting-env", initializer=_one_torch_thread
             )
-            if old is not None:
-                old.shutdown(wait=False)
+            _POOL_KEY = (os.getpid(), workers)
         return _POOL
 
 
