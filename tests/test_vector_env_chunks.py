@@ -60,6 +60,7 @@ def test_threaded_chunks_give_the_one_thread_episodes(small_chunks, obs_mode, di
 
 
 def test_uint8_canvas_and_distance_are_the_encoder_and_the_distance(small_chunks):
+    before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         envs = PaintingVectorEnv(N, device="cpu", max_strokes=5)
@@ -68,7 +69,7 @@ def test_uint8_canvas_and_distance_are_the_encoder_and_the_distance(small_chunks
         for a in acts:
             obs, _, _, _, info = envs.step(a)
     finally:
-        torch.set_num_threads(1)
+        torch.set_num_threads(before)
     core = envs.core
     want = encode_observation(core.canvas, core.target_u8, np.full(N, 0.4, np.float32))
     for key in ("canvas", "target", "step"):
