@@ -9,7 +9,10 @@ are the actions in, and the observation and distances out.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 import torch
@@ -22,17 +25,67 @@ from painters.distances import NUMPY_DISTANCES, get_distance
 from painters.loading import load_painter, painter_name_for, resolve_device
 from painting_env.config import PaintingConfig
 from painting_env.limits import check_env_numbers
-from painting_env.observation import canvas_to_uint8, encode_observation, observation_space
+from painting_env.observation import (
+    canvas_to_uint8,
+    canvas_to_uint8_into,
+    encode_observation,
+    observation_space,
+)
 from painting_env.targets import TargetSet
 
 #: Upper bound of the per-episode stroke index base drawn for real renderers' texture seeds.
 STROKE_BASE_RANGE = 2**31
-#: Rows of a batch processed together in a step (painter, compositing, distance): small
-#: enough that their canvases stay in cache, so 1,024 envs cost no more per stroke than 256.
-ROW_CHUNK = 64
+#: Most rows of a batch processed together in a step (painter, compositing, distance, the
+#: observation's uint8 canvas): few enough that their temporaries stay in cache, so 1,024
+#: envs cost no more per stroke than 256, and enough to spread the painter's per-call cost.
+ROW_CHUNK = 128
 #: Up to this many strokes per step on the CPU, the default painter, compositing and distance
 #: run in numpy, whose per-operation cost is a fraction of torch's (the single env's case).
 NUMPY_STROKES = 4
+
+#: Rows per thread below which a reset draws its targets on the calling thread.
+RESET_ROWS = 16
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_KEY = (0, 0)  # (process id, workers) of _POOL
+_POOL_LOCK = threading.Lock()
+
+
+def _one_torch_thread() -> None:
+    torch.set_num_threads(1)  # per worker: its chunk's operations run on this thread alone
+
+
+def _row_pool(workers: int) -> ThreadPoolExecutor:
+    """The process's pool of threads that step chunks of rows (grown on demand, shared by all
+    envs). Each worker runs its torch operations single-threaded; torch releases the GIL
+    inside each operation, so the workers' chunks run side by side."""
+    global _POOL, _POOL_KEY
+    with _POOL_LOCK:
+        pid, size = _POOL_KEY
+        if pid != os.getpid():  # a forked child has none of its parent's threads
+            _POOL, size = None, 0
+        if _POOL is None or size < workers:
+            if _POOL is not None:
+                _POOL.shutdown(wait=False)
+            _POOL = ThreadPoolExecutor(
+                workers, thread_name_prefix="painting-env", initializer=_one_torch_thread
+            )
+            _POOL_KEY = (os.getpid(), workers)
+        return _POOL
+
+
+def _run_parallel(workers: int, fn, jobs: list[tuple]) -> None:
+    """``fn(*args)`` for each of ``jobs`` on the row pool; returns when all are done and
+    raises the first error."""
+    threads = torch.get_num_threads()
+    futures = [_row_pool(workers).submit(fn, *args) for args in jobs]
+    try:
+        wait(futures)
+        for f in futures:
+            f.result()
+    finally:
+        # a worker's set_num_threads(1) also sets the default of threads not yet started
+        torch.set_num_threads(threads)
 
 
 class StrokeSource:
@@ -162,6 +215,17 @@ class PaintingCore:
         if self._numpy:
             self._canvas_np, self._target_np = self.canvas.numpy(), self.target.numpy()
             self._distance_np = NUMPY_DISTANCES[config.distance]
+        # larger CPU batches convert each chunk's canvas to the observation's uint8 while it is
+        # in cache; chunks of the default painter's strokes run on several threads
+        self._fused = not self._numpy and self.device.type == "cpu"
+        self._parallel = self._fused and self.brushes is None and self.source.alpha_only
+        #: uint8 canvases (B, 3, H, W) of the current state (fused only); never written once
+        #: handed out by :meth:`observe` (a reset copies them first)
+        self._canvas_u8: np.ndarray | None = None
+        self._u8_out = False
+        if self._fused:
+            self._blank_u8 = canvas_to_uint8(self.blank.numpy()).transpose(0, 3, 1, 2)
+            self._canvas_u8 = np.broadcast_to(self._blank_u8, (b, 3, s, s)).copy()
 
     # -- spaces ----------------------------------------------------------------------------
     def observation_space(self) -> spaces.Space:
@@ -174,19 +238,35 @@ class PaintingCore:
     @torch.inference_mode()
     def reset(self, rows: np.ndarray, rngs: Sequence[np.random.Generator]) -> None:
         """Start new paintings in ``rows``, drawing each target with the matching generator."""
-        for i, rng in zip(rows, rngs, strict=True):
-            self.target_u8[i] = self.targets.sample(rng)
-            self.stroke_base[i] = int(rng.integers(STROKE_BASE_RANGE))
+        pairs = list(zip(rows, rngs, strict=True))
+        workers = min(torch.get_num_threads(), len(pairs) // RESET_ROWS) if self._parallel else 1
+        if workers > 1:  # each row draws from its own generator: any split gives the same
+            _run_parallel(
+                workers, self._draw_targets, [(pairs[j::workers],) for j in range(workers)]
+            )
+        else:
+            self._draw_targets(pairs)
         idx = torch.as_tensor(rows, device=self.device)
         tu8 = torch.from_numpy(self.target_u8[rows]).to(self.device).permute(0, 3, 1, 2)
         self.target[idx] = tu8.float() / 255.0
         self.canvas[idx] = self.blank
+        if self._canvas_u8 is not None:
+            if self._u8_out:  # the handed-out observation keeps its canvases
+                self._canvas_u8, self._u8_out = self._canvas_u8.copy(), False
+            self._canvas_u8[rows] = self._blank_u8
         self.count[rows] = 0
         if self._numpy:
             self.dist[rows] = self._distance_np(self._canvas_np[rows], self._target_np[rows])
-        else:
-            d = self.distance(self.canvas[idx], self.target[idx])
-            self.dist[rows] = d.double().cpu().numpy()
+        else:  # the canvases are blank: no need to gather them; chunks keep temporaries small
+            for lo in range(0, len(rows), ROW_CHUNK):
+                target = self.target[idx[lo : lo + ROW_CHUNK]]
+                d = self.distance(self.blank.expand_as(target), target)
+                self.dist[rows[lo : lo + ROW_CHUNK]] = d.double().cpu().numpy()
+
+    def _draw_targets(self, pairs: list[tuple[int, np.random.Generator]]) -> None:
+        for i, rng in pairs:
+            self.target_u8[i] = self.targets.sample(rng)
+            self.stroke_base[i] = int(rng.integers(STROKE_BASE_RANGE))
 
     def step(self, action) -> np.ndarray:
         """Paint one env action per row; return the rewards (previous − new distance)."""
@@ -218,11 +298,7 @@ class PaintingCore:
         if self._numpy:  # numpy on the tensors' memory: no torch call, no inference mode
             new = self._step_numpy(strokes)
         else:
-            new = np.empty(self.batch, np.float64)
-            with torch.inference_mode():
-                for lo in range(0, self.batch, ROW_CHUNK):
-                    hi = min(lo + ROW_CHUNK, self.batch)
-                    new[lo:hi] = self._step_rows(lo, hi, strokes, indices, brush)
+            new = self._step_chunks(strokes, indices, brush)
         self.count += self.k
         reward = self.dist - new
         self.dist = new
@@ -239,14 +315,56 @@ class PaintingCore:
             canvas += colour[:, j] * a
         return self._distance_np(canvas, self._target_np).astype(np.float64)
 
+    def _step_chunks(
+        self, strokes: np.ndarray, indices: np.ndarray, brush: np.ndarray | None
+    ) -> np.ndarray:
+        """Paint every row in chunks of :data:`ROW_CHUNK`; return the new distances. On the
+        CPU each chunk also writes its rows of a fresh uint8 canvas for the observation, and
+        with the default painter the chunks are spread over ``torch.get_num_threads()``
+        threads (one torch thread each: whole chunks in parallel instead of each operation)."""
+        new = np.empty(self.batch, np.float64)
+        u8 = None
+        if self._fused:
+            self._canvas_u8 = np.empty((self.batch, 3, self.size, self.size), np.uint8)
+            self._u8_out = False
+            u8 = torch.from_numpy(self._canvas_u8)
+        threads = torch.get_num_threads() if self._parallel else 1
+        per = min(ROW_CHUNK, -(-self.batch // threads))  # at least one chunk per thread
+        chunks = [(lo, min(lo + per, self.batch)) for lo in range(0, self.batch, per)]
+        workers = min(threads, len(chunks))
+        if workers == 1:
+            for lo, hi in chunks:
+                self._step_rows(lo, hi, strokes, indices, brush, new, u8)
+            return new
+        jobs = [(lo, hi, strokes, indices, None, new, u8) for lo, hi in chunks]
+        _run_parallel(workers, self._step_rows, jobs)
+        return new
+
     def _step_rows(
         self,
         lo: int,
         hi: int,
         strokes: np.ndarray,
         indices: np.ndarray,
-        brush: np.ndarray | None = None,
-    ) -> np.ndarray:
+        brush: np.ndarray | None,
+        new: np.ndarray,
+        u8: torch.Tensor | None,
+    ) -> None:
+        """Paint rows lo:hi; write their distances into ``new`` and, when given, their uint8
+        canvases into ``u8``."""
+        with torch.inference_mode():
+            self._paint_rows(lo, hi, strokes, indices, brush)
+            canvas, target = self.canvas[lo:hi], self.target[lo:hi]
+            if u8 is None:
+                new[lo:hi] = self.distance(canvas, target).double().cpu().numpy()
+                return
+            scratch = torch.empty_like(canvas)
+            new[lo:hi] = _fused_distance(self.distance_name, self.distance, canvas, target, scratch)
+            canvas_to_uint8_into(canvas, u8[lo:hi], scratch)
+
+    def _paint_rows(
+        self, lo: int, hi: int, strokes: np.ndarray, indices: np.ndarray, brush: np.ndarray | None
+    ) -> None:
         n, k, s = hi - lo, self.k, self.size
         acts = torch.from_numpy(strokes[lo * k : hi * k]).to(self.device)
         canvas = self.canvas[lo:hi]
@@ -270,7 +388,6 @@ class PaintingCore:
             rgba = self.source(acts, indices[lo * k : hi * k]).view(n, k, 4, s, s)
             for j in range(k):
                 over_in_place(canvas, rgba[:, j, :3], rgba[:, j, 3:])
-        return self.distance(canvas, self.target[lo:hi]).double().cpu().numpy()
 
     def truncated(self) -> np.ndarray:
         return self.count >= self.max_strokes
@@ -279,6 +396,11 @@ class PaintingCore:
     def observe(self) -> dict[str, np.ndarray] | np.ndarray:
         """The batched observation of every row (fresh arrays, safe to keep)."""
         frac = (self.count / self.max_strokes).astype(np.float32)
+        if self._canvas_u8 is not None:
+            if self._u8_out:  # asked twice for the same state: fresh arrays again
+                self._canvas_u8 = self._canvas_u8.copy()
+            self._u8_out = True
+            return encode_observation(self._canvas_u8, self.target_u8, frac, self.obs_mode)
         canvas = self._canvas_np if self._numpy else self.canvas
         with torch.inference_mode(not self._numpy):
             return encode_observation(canvas, self.target_u8, frac, self.obs_mode)
@@ -298,3 +420,14 @@ class PaintingCore:
             return None
         n = min(int(self.count[row]), self.max_strokes)
         return [self.brushes[j] for j in self.brush_idx[row, :n]]
+
+
+def _fused_distance(
+    name: str, distance, canvas: torch.Tensor, target: torch.Tensor, scratch: torch.Tensor
+) -> np.ndarray:
+    """``distance(canvas, target)`` as float64 numpy, mse and l1 computed in ``scratch``."""
+    if name not in ("mse", "l1"):
+        return distance(canvas, target).double().numpy()
+    d = torch.sub(canvas, target, out=scratch)
+    d = d.square_() if name == "mse" else d.abs_()
+    return d.view(len(d), -1).mean(1).double().numpy()

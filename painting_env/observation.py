@@ -52,7 +52,9 @@ def observation_space(size: int, obs_mode: str = "dict") -> spaces.Space:
 
 def canvas_to_uint8(canvas: np.ndarray | torch.Tensor) -> np.ndarray:
     """Float canvases (B, 3, H, W) in [0, 1] (numpy, or torch on any device) → uint8
-    (B, H, W, 3), ``round(255 · value)`` half to even, clipped to 0–255.
+    (B, H, W, 3), ``round(255 · value)`` half to even, clipped to 0–255. Canvases that are
+    already uint8 (B, 3, H, W) (the env converts each chunk of rows as it paints) are taken
+    as they are.
 
     The result is a channel-last view of channel-first memory (numpy's 3-channel interleave
     would cost more than the rest of the step); callers that need C order copy it. On CPU,
@@ -64,6 +66,8 @@ def canvas_to_uint8(canvas: np.ndarray | torch.Tensor) -> np.ndarray:
             u8 = canvas.mul(255.0).round_().clamp_(0.0, 255.0).to(torch.uint8)
             return u8.cpu().numpy().transpose(0, 2, 3, 1)
         canvas = (canvas if canvas.dtype == torch.float32 else canvas.float()).numpy()
+    if canvas.dtype == np.uint8:
+        return canvas.transpose(0, 2, 3, 1)
     b = canvas.shape[0]
     out = np.empty(canvas.shape, np.uint8)
     for lo in range(0, b, ROWS):
@@ -73,6 +77,20 @@ def canvas_to_uint8(canvas: np.ndarray | torch.Tensor) -> np.ndarray:
         np.maximum(a, np.float32(0.0), out=a)
         out[lo : lo + ROWS] = a
     return out.transpose(0, 2, 3, 1)
+
+
+#: 1.5 · 2^23: a float32 in [0, 255] plus this is rounded to a whole number, half to even
+#: (as ``np.rint``), and that number is the low byte of the sum's bits.
+ROUND_MAGIC = 12582912.0
+
+
+def canvas_to_uint8_into(canvas: torch.Tensor, out: torch.Tensor, scratch: torch.Tensor) -> None:
+    """:func:`canvas_to_uint8`'s values for float32 CPU canvases (B, 3, H, W), written into
+    the uint8 tensor ``out`` (B, 3, H, W, channel-first), with ``scratch`` a float32 tensor of
+    the canvases' shape. Three passes instead of five: the rounding is an addition, and the
+    int32 → uint8 conversion keeps the low byte."""
+    torch.mul(canvas, 255.0, out=scratch).clamp_(0.0, 255.0).add_(ROUND_MAGIC)
+    out.copy_(scratch.view(torch.int32))
 
 
 def step_plane_value(step: np.ndarray) -> np.ndarray:
@@ -94,7 +112,7 @@ def encode_observation(
     :func:`canvas_to_uint8`).
 
     Args:
-        canvas: float (B, 3, H, W) in [0, 1], numpy or torch.
+        canvas: float (B, 3, H, W) in [0, 1], numpy or torch, or its uint8 conversion.
         target_u8: uint8 (B, H, W, 3).
         step: (B,) fractions of the episode painted, or ``None`` for agents whose observation
             has no step (the dict then has no ``step``, the compact image 6 channels).

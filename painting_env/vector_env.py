@@ -17,15 +17,17 @@ from painting_env.core import PaintingCore
 class PaintingVectorEnv(VectorEnv):
     """N independent ``Painting-v0`` episodes stepped together.
 
-    All canvases and targets live in one (N, 3, H, W) tensor on ``device`` and all N·k strokes
-    of a step are drawn in one painter call, which is what makes RL on a laptop practical
+    All canvases and targets live in one (N, 3, H, W) tensor on ``device`` and the N·k strokes
+    of a step are drawn in a few painter calls, which is what makes RL on a laptop practical
     (N Python env copies would each pay the painter's fixed per-call cost).
 
     Spec: the same as :class:`painting_env.env.PaintingEnv` (the same keyword arguments or
     :class:`painting_env.config.PaintingConfig`, plus ``num_envs``; without a config ``device``
-    defaults to ``"auto"``, CUDA when available). Each step runs the batch in chunks of
-    :data:`painting_env.core.ROW_CHUNK` envs, so a large batch costs no more per stroke. Spaces are the
-    single env's, batched with :func:`gymnasium.vector.utils.batch_space`.
+    defaults to ``"auto"``, CUDA when available). Each step runs the batch in chunks of at
+    most :data:`painting_env.core.ROW_CHUNK` envs, so a large batch costs no more per stroke;
+    on the CPU with the default painter the chunks run on ``torch.get_num_threads()`` threads
+    (set it to 1 for one thread). Spaces are the single env's, batched with
+    :func:`gymnasium.vector.utils.batch_space`.
 
     Seeding: ``reset(seed=s)`` seeds sub-env i with ``s + i`` (a list gives one seed per env),
     exactly as a :class:`PaintingEnv` reset with that seed: same targets, same canvases.
