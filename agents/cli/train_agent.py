@@ -19,7 +19,8 @@ import sys
 import torch
 
 from agents.rl.building import ALGOS
-from agents.rl.training import parse_overrides, train
+from agents.rl.hyperparams import parse_overrides
+from agents.rl.training import train
 from painters.cli import fail, first_line, guarded, parser
 
 

@@ -60,7 +60,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.rl.training import parse_overrides
+    from agents.rl.hyperparams import parse_overrides
 
     args = parse_args(argv)
     prog = "train_agent"
