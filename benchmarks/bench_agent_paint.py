@@ -77,7 +77,7 @@ def since(t0: tuple[float, float]) -> tuple[float, float]:
 
 def bench_agent(args, images, model, painter) -> None:
     from agents.painting import paint_with_agent, write_painting_outputs
-    from painters.images import load_image, resize
+    from painters.images import load_image, prepare_target
 
     print("\n| image | painting | MSE | flat 16x16 | ratio | paint s (cpu) | +export s (cpu) |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -90,7 +90,7 @@ def bench_agent(args, images, model, painter) -> None:
             paint = since(t0)
             write_painting_outputs(Path(tmp) / path.stem, p, painter, render_size=512)
             total = since(t0)
-            target = resize(img, p.width, p.height)
+            target = prepare_target(img, p.width, p.height)
             m, f = mse(p.canvas, target), flat16_mse(target)
             ratios.append(m / f)
             walls.append(total[0])
@@ -105,7 +105,7 @@ def bench_agent(args, images, model, painter) -> None:
 
 def sweep(args, images, model, painter) -> None:
     from agents.painting import paint_with_agent
-    from painters.images import load_image, resize
+    from painters.images import load_image, prepare_target
 
     configs = [
         ((1,), (1,)),
@@ -123,7 +123,7 @@ def sweep(args, images, model, painter) -> None:
         for img in loaded:
             p = paint_with_agent(img, model, args.strokes, grid=args.grid, levels=levels,
                                  shares=shares, painter=painter)  # fmt: skip
-            target = resize(img, p.width, p.height)
+            target = prepare_target(img, p.width, p.height)
             ratios.append(mse(p.canvas, target) / flat16_mse(target))
         cpu = since(t0)[1] / len(loaded)
         r = np.asarray(ratios)
@@ -139,13 +139,13 @@ def gradient(args, images, model, painter) -> None:
     the gradient painter with the agent's strokes as each group's start."""
     from agents.gradient import GradientConfig, canvas_size, paint_images
     from agents.painting import paint_with_agent_and_gradient
-    from painters.images import load_image, resize
+    from painters.images import load_image, prepare_target
 
     loaded = [load_image(p) for p in images]
     targets = []
     for img in loaded:
         w, h = canvas_size(img.shape[1], img.shape[0], args.grid)
-        targets.append(resize(img, w, h))
+        targets.append(prepare_target(img, w, h))
     print("\n| method | steps | mean MSE | CPU s per image |")
     print("|---|---:|---:|---:|")
     reference = None

@@ -5,7 +5,8 @@
         [--images data/targets/val_photos] [--json out/bench_agents.json]
 
 Each photo is the target of one ``Painting-v0(target=photo, **model.env_kwargs, max_strokes=N)``
-episode (squashed to the agent's square canvas, as the env does); the agent acts with
+episode (its centred square resized to the agent's canvas, as the env prepares a single target:
+:func:`painters.images.prepare_target`); the agent acts with
 ``model.predict(obs, deterministic=True)``. Baselines on the 64 px target: white canvas, mean
 colour, 8×8 and 16×16 flat grids, and optionally gradient painting with the same strokes at 64
 px. Prints a markdown table: mean MSE (pixels in [0, 1]) and its ratio to the 8×8 grid. Agents

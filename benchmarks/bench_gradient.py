@@ -24,7 +24,7 @@ import torch.nn.functional as F
 import painters
 from agents.gradient import GradientConfig, paint_images
 from painters.compositing import from_uint8
-from painters.images import center_square, load_image, resize
+from painters.images import load_image, prepare_target, resize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     secs, ratios, real_ratios = [], [], []
     for f in files:
-        target = resize(center_square(load_image(f)), 64)
+        target = prepare_target(load_image(f), 64)
         t0 = time.perf_counter()
         real_seed = None if args.no_real else args.seed
         painting = paint_images(painter, [target], cfg, real_seed=real_seed)[0]

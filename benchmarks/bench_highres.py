@@ -88,7 +88,7 @@ def paint_case(image: Path, method: str, extra: list[str], out: Path) -> dict:
 
     from agents.evaluation.baselines import flat_grid
     from agents.evaluation.seams import seam_ratio
-    from painters.images import load_image, resize
+    from painters.images import load_image, prepare_target, resize
 
     cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "agents.cli.paint", str(image)]
     cmd += ["--method", method, "--out", str(out), "--quiet", *extra]
@@ -105,7 +105,7 @@ def paint_case(image: Path, method: str, extra: list[str], out: Path) -> dict:
 
     painting = np.asarray(Image.open(out / "painting.png").convert("RGB"))
     h, w = painting.shape[:2]
-    target = resize(load_image(str(image)), w, h)
+    target = prepare_target(load_image(str(image)), w, h)
 
     def mse(a: np.ndarray) -> float:
         return float(np.mean((a.astype(np.float64) / 255 - target.astype(np.float64) / 255) ** 2))
@@ -123,7 +123,7 @@ def paint_case(image: Path, method: str, extra: list[str], out: Path) -> dict:
         real = np.asarray(Image.open(real_path).convert("RGB"))
         row["real_size"] = f"{real.shape[1]}x{real.shape[0]}"
         row["real_ratio"] = mse(resize(real, w, h)) / mse(painting)
-        full = resize(load_image(str(image)), real.shape[1], real.shape[0])
+        full = prepare_target(load_image(str(image)), real.shape[1], real.shape[0])
         row["real_seam"] = seam_ratio(real, full, size=(w, h))
     return row
 

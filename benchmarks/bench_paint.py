@@ -4,7 +4,8 @@ grids, and the 768 x 512 real-brush re-render of ``scripts/render_strokes.py``.
 
     python benchmarks/bench_paint.py [--strokes 300] [--images a.jpg b.jpg] [--keep out/bench]
 
-Flat-colour baselines, both on the target at the painting's size (the box-downsampled photo):
+Flat-colour baselines, both on the target at the painting's size (the photo prepared as
+``neural-paint`` prepares it, :func:`painters.images.prepare_target`):
 ``flat16`` box-averages it to 16 x 16 cells (like bench_gradient.py; not square on a non-square
 image) and scales back bilinearly; ``flat_sq`` uses square cells, 16 along the *shorter* side
 (more cells on the longer one: the stricter baseline). Prints a markdown table.
@@ -23,6 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+
+from painters.images import load_image, prepare_target, resize
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGES = [
@@ -46,8 +49,8 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def at_size(path: Path, w: int, h: int) -> np.ndarray:
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB").resize((w, h), Image.Resampling.BOX))
+    """The image at ``path`` resized to w x h by the project's resampler (no crop)."""
+    return resize(load_image(path), w, h)
 
 
 def main() -> None:
@@ -83,7 +86,7 @@ def main() -> None:
         with Image.open(f) as im:
             iw, ih = im.size
         aspect_err = (w / h) / (iw / ih) - 1
-        target = at_size(Path(f), w, h)
+        target = prepare_target(load_image(f), w, h)  # exactly paint.py's target
         n = len(np.load(out / "strokes.npz")["actions"])
         svg_ok = (out / "painting.svg").read_text().count("<path") == n
         m = mse(png, target)

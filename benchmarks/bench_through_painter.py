@@ -10,7 +10,7 @@
 gloo data parallelism on CPU, NCCL on GPUs when ``--device cuda``). ``quality`` trains a fresh
 ``ThroughPainter("MultiInputPolicy", gym.make("Painting-v0", max_strokes=64,
 strokes_per_step=8), seed=0)`` (or continues ``--agent``) until a callback stops ``learn()``
-after ``--seconds``, then paints every photo of ``--images`` whole (squashed to 64 px) and
+after ``--seconds``, then paints every photo of ``--images`` (its centred square at 64 px, as the env prepares it) and
 prints the mean final MSE against the MSE of each photo's mean colour.
 """
 

@@ -1,5 +1,6 @@
 """Image files in and out: the one loader of target images for the env, the painters and the
-scripts, and the one PNG writer.
+scripts, the one target preparation (:func:`prepare_target`: centred crop to the canvas's aspect
+ratio, then the one resampler :func:`resize`), and the one PNG writer.
 
 Why one loader: the same file must become the same target everywhere. The EXIF orientation
 tag is applied (a phone photo stored sideways with "rotate 90°" in its header is painted
@@ -8,6 +9,10 @@ what you see is what is painted), 16-bit images are scaled to 8 bits (not clippe
 turn them white) and grayscale is spread to RGB. An unreadable file is a one-line
 :class:`ImageError` before anything is written. A PNG on disk is either complete or absent
 (temp file in the same folder, then ``os.replace``).
+
+Why one preparation: a photo given to ``Painting-v0`` and to ``neural-paint`` at the same canvas
+size becomes the same target array, so scores and paintings compare; docs/TARGETS.md has the
+rule and where each caller uses it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -90,23 +96,64 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
     return np.array(im.convert("RGB"), dtype=np.uint8)
 
 
-def center_square(image: np.ndarray) -> np.ndarray:
-    """The largest centred square crop: square canvases must not distort the photo."""
+def crop_to_aspect(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The largest centred crop of ``image`` with the aspect ratio ``width : height`` (a view).
+
+    The kept side is rounded to whole pixels, so the crop's ratio is within half a pixel of the
+    requested one; an image already in that ratio is returned whole.
+    """
+    if width < 1 or height < 1:
+        raise ValueError(f"target size must be at least 1 x 1 px, got {width} x {height}")
     h, w = image.shape[:2]
-    s = min(h, w)
-    top, left = (h - s) // 2, (w - s) // 2
-    return image[top : top + s, left : left + s]
+    if w * height > h * width:  # wider than asked: trim left and right
+        keep = min(w, max(1, round(h * width / height)))
+        left = (w - keep) // 2
+        return image[:, left : left + keep]
+    keep = min(h, max(1, round(w * height / width)))  # taller (or equal): trim top and bottom
+    top = (h - keep) // 2
+    return image[top : top + keep]
 
 
 def resize(image: np.ndarray, width: int, height: int | None = None) -> np.ndarray:
-    """Resize uint8 RGB with area averaging when shrinking (no aliasing), bicubic otherwise."""
+    """The one resampler: uint8 (H, W[, C]) to ``width`` x ``height`` (default square).
+
+    Shrinking (the output no larger than the input in both directions) averages the exact area
+    each output pixel covers (OpenCV ``INTER_AREA``: no aliasing, integer factors are plain box
+    means); enlarging uses bicubic interpolation (``INTER_CUBIC``, saturated to 0..255). The
+    aspect ratio is not kept: to turn a photo into a target use :func:`prepare_target`, which
+    crops first.
+    """
     height = width if height is None else height
-    h, w = image.shape[:2]
+    if width < 1 or height < 1:
+        raise ValueError(f"resize needs a size of at least 1 x 1 px, got {width} x {height}")
+    arr = np.ascontiguousarray(image)
+    h, w = arr.shape[:2]
     if (w, h) == (width, height):
-        return image.copy()
-    shrink = width < w and height < h
-    resample = Image.Resampling.BOX if shrink else Image.Resampling.BICUBIC
-    return np.array(Image.fromarray(image).resize((width, height), resample), dtype=np.uint8)
+        return arr.copy()
+    shrink = width <= w and height <= h
+    out = cv2.resize(
+        arr, (int(width), int(height)), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+    )
+    return out.reshape(int(height), int(width), *arr.shape[2:])  # cv2 drops a single channel
+
+
+def prepare_target(image: np.ndarray, width: int, height: int | None = None) -> np.ndarray:
+    """The target of a ``width`` x ``height`` canvas (default square) made from a photo.
+
+    The one target preparation of the project (the env, ``neural-paint``, agent painting, the
+    evaluation and the benchmarks all use it; docs/TARGETS.md): the largest centred crop in the
+    canvas's aspect ratio (:func:`crop_to_aspect`: a photo is cropped, never squashed), then
+    :func:`resize` (area averaging when shrinking, bicubic when enlarging). Returns contiguous
+    uint8 RGB (height, width, 3); an image already at that size comes back as an equal copy.
+    """
+    height = width if height is None else height
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 or min(arr.shape[:2]) < 1:
+        raise ValueError(
+            f"a target image must be uint8 RGB (H, W, 3), got {arr.dtype} {arr.shape}; "
+            "load it with painters.images.load_image"
+        )
+    return resize(crop_to_aspect(arr, int(width), int(height)), int(width), int(height))
 
 
 def save_png(image: np.ndarray, path: str | os.PathLike) -> Path:

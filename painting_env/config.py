@@ -75,7 +75,8 @@ def check_brushes(brushes: Any, renderer: Any) -> tuple[str, ...] | None:
 class PaintingConfig:
     """Settings of ``Painting-v0`` (checked on construction; see the env's docstring).
 
-    - ``target``: one image: a path or an (H, W, 3) uint8 RGB array.
+    - ``target``: one image: a path or an (H, W, 3) uint8 RGB array; painted as its centred
+      square at ``size`` px (:func:`painters.images.prepare_target`, never squashed).
     - ``targets``: a folder (searched recursively for jpg/png), a list of paths/arrays, or
       ``None`` for the bundled sample images (the default).
     - ``renderer``: ``"neural"`` (default, the bundled painter), ``"mypaint"`` (the real brush,

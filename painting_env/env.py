@@ -60,7 +60,10 @@ class PaintingEnv(gym.Env):
 
     A canvas filled with ``background`` and a target drawn from the target set with
     ``self.np_random``: a collection of images is sampled, randomly cropped (60–100 % of the
-    shorter side) and flipped; a single ``target`` is used whole, resized to ``size × size``.
+    shorter side) and flipped; a single ``target`` is its largest centred square (a non-square
+    photo is cropped, never squashed), resized to ``size × size`` by
+    :func:`painters.images.prepare_target`, the preparation ``neural-paint`` uses too, so the
+    same photo at the same size is the same target array (docs/TARGETS.md).
 
     ## Episode End
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from painters.images import resize
 from painters.io import atomic_write, atomic_write_bytes, atomic_write_text
 
 # Sources and images live in two modules split by concern; every name stays importable from here.
@@ -305,8 +306,7 @@ def build_targets(
             h, w = img.shape[:2]
             f = min(1.0, 512 / max(h, w))
             if f < 1:
-                img = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))),
-                                 interpolation=cv2.INTER_AREA)  # fmt: skip
+                img = resize(img, max(1, round(w * f)), max(1, round(h * f)))
             ok, buf = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
             if not ok:
                 raise RuntimeError(f"cannot encode {name}")

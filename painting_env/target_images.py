@@ -14,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from painters.images import resize, upright
+
 CROP_SIZE = 128
 #: Decoded sources are shrunk to this shorter side first (crops never need more detail).
 MAX_SHORT_SIDE = 1024
@@ -52,8 +54,6 @@ def decode_rgb(data: bytes | Path, *, alpha: bool = False) -> np.ndarray:
     """Decode image bytes or a file to uint8 RGB (or RGBA with ``alpha``); PIL handles webp."""
     from PIL import Image
 
-    from painters.images import upright
-
     raw = data.read_bytes() if isinstance(data, Path) else data
     with Image.open(io.BytesIO(raw)) as im:
         im.load()
@@ -84,8 +84,7 @@ def shrink(image: np.ndarray, short_side: int = MAX_SHORT_SIDE) -> np.ndarray:
     if min(h, w) <= short_side:
         return np.ascontiguousarray(image)
     f = short_side / min(h, w)
-    size = (max(1, round(w * f)), max(1, round(h * f)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return resize(image, max(1, round(w * f)), max(1, round(h * f)))
 
 
 def content_std(image: np.ndarray) -> float:
@@ -112,13 +111,12 @@ def composite(background: np.ndarray, stamps: Sequence[np.ndarray], seed: int) -
     h, w = background.shape[:2]
     side = min(h, w)
     y0, x0 = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
-    canvas = cv2.resize(background[y0 : y0 + side, x0 : x0 + side], (512, 512),
-                        interpolation=cv2.INTER_AREA).astype(np.float32)  # fmt: skip
+    canvas = resize(background[y0 : y0 + side, x0 : x0 + side], 512, 512).astype(np.float32)
     for stamp in stamps:
         sh, sw = stamp.shape[:2]
         f = rng.uniform(0.35, 0.8) * 512 / max(sh, sw)
         nw, nh = max(1, round(sw * f)), max(1, round(sh * f))
-        s = cv2.resize(stamp, (nw, nh), interpolation=cv2.INTER_AREA).astype(np.float32)
+        s = resize(stamp, nw, nh).astype(np.float32)
         if rng.random() < 0.5:
             s = s[:, ::-1]
         y, x = int(rng.integers(512 - nh + 1)), int(rng.integers(512 - nw + 1))
@@ -136,7 +134,8 @@ def random_crops(
     min_frac: float = 0.15, min_side: int = 48, min_std: float = MIN_CROP_STD, tries: int = 8,
 ) -> np.ndarray:  # fmt: skip
     """``n`` random square crops (side log-uniform from ``min_frac`` to 100 % of the shorter side,
-    at least ``min_side`` px), area-resized to ``size``, half of them mirrored. uint8 (n, s, s, 3).
+    at least ``min_side`` px), resized to ``size`` by :func:`painters.images.resize` (the env's
+    resampler), half of them mirrored. uint8 (n, s, s, 3).
 
     A crop whose grey standard deviation is below ``min_std`` (a patch of smooth sky or of a
     gradient wallpaper: nothing to paint) is redrawn, up to ``tries`` times, then kept.
@@ -151,8 +150,7 @@ def random_crops(
             side = max(1, min(short, round(lo * (short / lo) ** u)))
             y0, x0 = int(fy * (h - side + 1)), int(fx * (w - side + 1))
             crop = image[y0 : y0 + side, x0 : x0 + side]
-            interp = cv2.INTER_AREA if side >= size else cv2.INTER_CUBIC
-            crop = cv2.resize(crop, (size, size), interpolation=interp)
+            crop = resize(crop, size, size)
             if cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).std() >= min_std * 255:
                 break
         out[k] = crop[:, ::-1] if flip < 0.5 else crop

@@ -18,6 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from painters.images import resize
+
 #: Sub-crop side as a fraction of the stored crop (more variety without losing the content).
 MIN_SUBCROP = 0.7
 
@@ -100,8 +102,7 @@ class TargetShards:
             crop = self.images[idx[k], y : y + side, x : x + side]
             if u[k, 3] < 0.5:
                 crop = crop[:, ::-1]
-            interp = cv2.INTER_AREA if side >= size else cv2.INTER_LINEAR
-            out[k] = cv2.resize(np.ascontiguousarray(crop), (size, size), interpolation=interp)
+            out[k] = resize(crop, size, size)
         return out
 
 

@@ -4,9 +4,11 @@ A :class:`TargetSet` turns any of the accepted sources (a path, an (H, W, 3) uin
 folder searched recursively for jpg/png, a list of these, or the bundled samples) into a list
 of decoded RGB images, and :meth:`TargetSet.sample` draws one target per episode with the env's
 own ``np_random``, so the same seed always gives the same target. Collections are randomly
-cropped and flipped (training variety); a single target is used whole, squashed to the square
-canvas, because stroke coordinates are canvas fractions: replaying the painting at the image's
-own width × height restores its aspect ratio.
+cropped (square crops) and flipped (training variety); a single target is prepared once by
+:func:`painters.images.prepare_target`, the preparation ``neural-paint`` uses too: the largest
+centred square of the image (a non-square photo is cropped, never squashed), area-averaged to
+the canvas (bicubic when the image is smaller). Every resize goes through
+:func:`painters.images.resize`, the project's one resampler (docs/TARGETS.md).
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from painters.images import load_image
+from painters.images import load_image, prepare_target, resize
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -94,8 +95,7 @@ def _shrink(image: np.ndarray, side: int) -> np.ndarray:
     if s <= side:
         return image
     f = side / s
-    size = (max(1, round(w * f)), max(1, round(h * f)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return resize(image, max(1, round(w * f)), max(1, round(h * f)))
 
 
 class TargetSet:
@@ -107,6 +107,8 @@ class TargetSet:
         size: side of the square canvas the target is resized to.
         random_crop: random square crop (60–100 % of the shorter side) and horizontal flip per
             episode. ``None`` means: on for collections of several images, off for one image.
+            Off: every image is its :func:`painters.images.prepare_target` at ``size`` (centred
+            square crop, resized once).
     """
 
     def __init__(
@@ -136,9 +138,10 @@ class TargetSet:
             return self._cache[i]
         item = self._items[i]
         image = item if isinstance(item, np.ndarray) else load_image(item)
-        image = _shrink(image, self._keep)
-        if not self.random_crop:  # the target never changes: resize once
-            image = cv2.resize(image, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        if self.random_crop:  # crops need detail, not the whole photo
+            image = _shrink(image, self._keep)
+        else:  # the target never changes: prepared once, as neural-paint prepares it
+            image = prepare_target(image, self.size, self.size)
         if len(self._items) <= EAGER_LIMIT:
             self._cache[i] = image
         return image
@@ -161,6 +164,4 @@ class TargetSet:
         crop = image[y0 : y0 + side, x0 : x0 + side]
         if flip < 0.5:
             crop = crop[:, ::-1]
-        interp = cv2.INTER_AREA if side >= self.size else cv2.INTER_LINEAR
-        out = cv2.resize(np.ascontiguousarray(crop), (self.size, self.size), interpolation=interp)
-        return np.ascontiguousarray(out)
+        return resize(crop, self.size, self.size)

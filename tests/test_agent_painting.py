@@ -87,9 +87,9 @@ def default_agent():
 
 
 def mse(painting, image) -> float:
-    from painters.images import resize
+    from painters.images import prepare_target
 
-    target = resize(image, painting.width, painting.height)
+    target = prepare_target(image, painting.width, painting.height)
     return float(np.mean((painting.canvas / 255.0 - target / 255.0) ** 2))
 
 

@@ -11,10 +11,13 @@ flat-colour grid with tiles that do not show (seam ratio 1.02), and a 512 px pai
 in about 12 CPU seconds; --method agent+gradient had half its MSE on astronaut in about 45
 CPU seconds, and --method gradient takes about 40.
 
-Any aspect ratio, no crop: the working canvas has its shorter side ``--grid`` tiles of ``--size``
-px (64 px, the painter's) and its longer side in the image's proportion (a 512 x 341 photo is
-painted at 96 x 64, with ``--grid 2`` at 192 x 128), covered by evenly spaced 64 px tiles.
-``--strokes`` is the total number of strokes of the painting.
+Any aspect ratio: the working canvas has its shorter side ``--grid`` tiles of ``--size`` px
+(64 px, the painter's) and its longer side in the image's proportion (a 512 x 341 photo is
+painted at 96 x 64, with ``--grid 2`` at 192 x 128), covered by evenly spaced 64 px tiles. The
+target is the image prepared as the env prepares its targets (painters.images.prepare_target,
+docs/TARGETS.md): cropped to the canvas's aspect ratio, which trims at most half a canvas pixel
+of rounding (never squashed), then area-averaged to the canvas. ``--strokes`` is the total
+number of strokes of the painting.
 
 Writes into --out: painting.png (neural canvas), strokes.npz and strokes.json (actions in painting
 order, global coordinates: x, y fractions of width and height), painting.svg (one path per
@@ -66,7 +69,7 @@ from painters.cli import OutputFolder, first_line, guarded, parser
 from painters.compositing import to_uint8
 from painters.export import Painting
 from painters.gif import EvenFrames, write_gif
-from painters.images import ImageError, load_image, resize
+from painters.images import ImageError, load_image, prepare_target
 
 DEFAULT_BRUSH = "classic/dry_brush"
 METHODS = ("gradient", "agent", "agent+gradient")
@@ -266,6 +269,12 @@ def size_bounds(args: argparse.Namespace, stroke_scale: float) -> tuple[float, f
     return lo, hi, notes
 
 
+def working_target(image: np.ndarray, grid: int) -> np.ndarray:
+    """The target painted: ``image`` prepared (:func:`painters.images.prepare_target`, as the
+    env prepares its targets) for the working canvas of ``grid`` tiles along its shorter side."""
+    return prepare_target(image, *canvas_size(image.shape[1], image.shape[0], grid))
+
+
 @guarded("neural-paint")
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
@@ -299,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(
                 f"--size must be the painter's stroke size ({psize}); use --grid K for more"
             )
-        width, height = canvas_size(image.shape[1], image.shape[0], args.grid)
-        target = resize(image, width, height)
+        target = working_target(image, args.grid)
+        height, width = target.shape[:2]
         stroke_scale = psize / min(width, height)
         lo, hi, notes = size_bounds(args, stroke_scale)
         palette = None

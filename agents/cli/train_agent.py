@@ -13,13 +13,13 @@ All logic lives in ``agents.rl.training``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import torch
 
+from agents.cli.train_common import PROG, read_request, run_and_report, shared_kwargs
 from agents.rl.building import ALGOS
-from agents.rl.training import parse_overrides, train
+from agents.rl.training import train
 from painters.cli import fail, first_line, guarded, parser
 
 
@@ -81,7 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-@guarded("train_agent")
+@guarded(PROG)
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     pairs = zip(argv, [*argv[1:], ""], strict=True)
@@ -95,40 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else None
-    except json.JSONDecodeError as e:
-        return fail(
-            "train_agent", f"--env-kwargs is not valid JSON ({e}); e.g. '{{\"max_strokes\": 40}}'"
-        )
-    try:
-        overrides = parse_overrides(args.hp)
+        env_kwargs, overrides = read_request(args)
     except ValueError as e:
-        return fail("train_agent", first_line(e))
-    try:
-        train(
-            args.algo,
-            args.out,
-            total_timesteps=args.total_timesteps,
-            n_envs=args.n_envs,
-            seed=args.seed,
-            device=args.device,
-            env_kwargs=env_kwargs,
-            hyperparams=args.hyperparams,
-            overrides=overrides,
-            resume=args.resume,
-            eval_freq=args.eval_freq,
-            image_freq=args.image_freq,
-            checkpoint_freq=args.checkpoint_freq,
-            progress_bar=not args.no_progress,
-            verbose=args.verbose,
-            init_from=args.init_from,
-            keep_checkpoints=args.keep_checkpoints,
-        )
-    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
-        return fail("train_agent", first_line(e))
-    with open(f"{args.out}/agent.json") as f:
-        print(json.dumps(json.load(f)["last_session"]))
-    return 0
+        return fail(PROG, first_line(e))
+    kwargs = shared_kwargs(args, env_kwargs, overrides)
+    return run_and_report(
+        lambda: train(
+            args.algo, args.out, n_envs=args.n_envs, resume=args.resume,
+            image_freq=args.image_freq, **kwargs,
+        ),
+        args.out,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ Rerunning the same command continues from ``OUT/checkpoints/latest.zip`` exactly
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 
 import torch
 
+from agents.cli.train_common import PROG, read_request, run_and_report, shared_kwargs
 from painters.cli import fail, first_line, parser
 
 
@@ -60,60 +60,32 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.rl.training import parse_overrides
-
     args = parse_args(argv)
-    prog = "train_agent"
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        env_kwargs = json.loads(args.env_kwargs) if args.env_kwargs else None
-        if env_kwargs is not None and not isinstance(env_kwargs, dict):
-            raise ValueError("not an object")
+        env_kwargs, overrides = read_request(args)
+        for name in ("total_timesteps", "max_updates"):
+            value = getattr(args, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
     except ValueError as e:
-        return fail(prog, f"--env-kwargs must be a JSON object ({first_line(e)}); e.g. "
-                          "'{\"max_strokes\": 64}'")  # fmt: skip
-    for name in ("total_timesteps", "max_updates"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            return fail(prog, f"--{name.replace('_', '-')} must be positive, got {value}")
-    try:
-        overrides = parse_overrides(args.hp)
-        if args.amp:
-            overrides["amp"] = True
-    except ValueError as e:
-        return fail(prog, first_line(e))
-    from agents.rl.through_run import distributed_done, train_run
-
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    try:
-        train_run(
-            args.out,
-            total_timesteps=args.total_timesteps,
-            seed=args.seed,
-            device=args.device,
-            env_kwargs=env_kwargs,
-            hyperparams=args.hyperparams,
-            overrides=overrides,
-            eval_freq=args.eval_freq,
-            checkpoint_freq=args.checkpoint_freq,
-            keep_checkpoints=args.keep_checkpoints,
-            init_from=args.init_from,
-            hours=args.hours,
-            max_updates=args.max_updates,
-            progress_bar=not args.no_progress,
-            verbose=args.verbose,
-        )
-    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
-        distributed_done()
-        return fail(prog, first_line(e))
+        return fail(PROG, first_line(e))
+    if args.amp:
+        overrides["amp"] = True
     import torch.distributed as dist
 
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0:
-        with open(f"{args.out}/agent.json") as f:
-            print(json.dumps(json.load(f)["last_session"]))
-    distributed_done()
-    return 0
+    from agents.rl.through_run import distributed_done, train_run
+
+    def rank0() -> bool:
+        return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    kwargs = shared_kwargs(args, env_kwargs, overrides)
+    return run_and_report(
+        lambda: train_run(args.out, hours=args.hours, max_updates=args.max_updates, **kwargs),
+        args.out, report=rank0, finish=distributed_done,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

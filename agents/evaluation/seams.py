@@ -37,15 +37,16 @@ def seam_ratio(
     *,
     size: tuple[int, int] | None = None,
 ) -> float:
-    """Seam ratio of ``painting`` (uint8 (H, W, 3)) against ``target`` (uint8, any size; resized
-    to the painting's with area interpolation).
+    """Seam ratio of ``painting`` (uint8 (H, W, 3)) against ``target`` (uint8, any size; made
+    the painting's size by :func:`painters.images.prepare_target`, as the painting's own target
+    was).
 
     ``tiles``: (left, top, side) in px of a canvas of ``size`` = (width, height) (default: the
     painting's own size); default: the 64 px working tiles of that canvas
     (:func:`grid_tiles`). Lines are scaled from ``size`` to the painting, so a 512 px re-render
     of a 256 px painting is measured on the 256 px painting's tile lines. Returns ``nan`` when
     the layout has no boundary (one tile) or no middle line."""
-    from painters.images import resize
+    from painters.images import prepare_target
 
     img = np.asarray(painting)
     h, w = img.shape[:2]
@@ -62,7 +63,7 @@ def seam_ratio(
     mx, my = sorted(set(mx) - set(bx)), sorted(set(my) - set(by))
     t = np.asarray(target)
     if t.shape[:2] != (h, w):
-        t = resize(t, w, h)
+        t = prepare_target(t, w, h)
     e = img.astype(np.float64) / 255.0 - t.astype(np.float64) / 255.0
     seam, middle = _jumps(e, bx, by), _jumps(e, mx, my)
     if seam.size == 0 or middle.size == 0:

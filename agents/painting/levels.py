@@ -220,11 +220,11 @@ def paint_with_agent(
     )  # fmt: skip
     if n_seam == 0:
         return painting
-    from painters.images import resize
+    from painters.images import prepare_target
     from painters.loading import load_painter, resolve_device
 
     painter = painter if painter is not None else load_painter("default", resolve_device(device))
-    target = resize(img, painting.width, painting.height)
+    target = prepare_target(img, painting.width, painting.height)
     return paint_seams(painting, target, painter, n_seam, steps=seam_steps, seed=seed,
                        callback=callback, canvas=canvas)  # fmt: skip
 
@@ -272,7 +272,7 @@ def _paint_levels(
             "advance"}`` in strokes.
     """
     from agents.gradient import Painting, canvas_size, to_global
-    from painters.images import resize
+    from painters.images import prepare_target
     from painters.loading import load_painter, resolve_device
 
     del seed
@@ -301,7 +301,7 @@ def _paint_levels(
         raise ValueError(f"the painter must draw {TILE} px strokes (the default painter does)")
 
     width, height = canvas_size(img.shape[1], img.shape[0], grid)
-    target_u8 = resize(img, width, height)
+    target_u8 = prepare_target(img, width, height)
     target = from_uint8(target_u8, pdev)
     bg = torch.tensor(view.background, dtype=torch.float32, device=pdev).view(3, 1, 1) / 255.0
     canvas = bg.expand(3, height, width).clone()

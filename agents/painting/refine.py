@@ -105,7 +105,7 @@ def paint_with_agent_and_gradient(
         tile_windows,
         to_global,
     )
-    from painters.images import resize
+    from painters.images import prepare_target
     from painters.loading import load_painter, resolve_device
 
     img = np.asarray(image)
@@ -119,7 +119,7 @@ def paint_with_agent_and_gradient(
     painter = painter if painter is not None else load_painter("default", resolve_device(device))
     cfg = replace(config or GradientConfig(), strokes=int(strokes))
     width, height = canvas_size(img.shape[1], img.shape[0], grid)
-    target = resize(img, width, height)
+    target = prepare_target(img, width, height)
     if mode == "auto":
         mode = "refine" if len(tile_windows(width, height)) == 1 else "init"
     if mode == "init":

@@ -15,9 +15,10 @@ from agents.rl.callbacks import (
     run_episode,
 )
 from agents.rl.features import PaintingCNN
+from agents.rl.hyperparams import parse_overrides
 from agents.rl.loading import bundled_agents, load_agent, package_agent
 from agents.rl.through_painter import ThroughPainter
-from agents.rl.training import build_model, fit_to_budget, load_hyperparams, parse_overrides, train
+from agents.rl.training import build_model, fit_to_budget, load_hyperparams, train
 
 __all__ = [
     "ALGOS",

@@ -15,6 +15,8 @@ from agents.rl.zoo_format import parse_policy_kwargs
 from painters.io import atomic_write_bytes, atomic_write_text, first_line
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+#: What SB3's loading raises for a zip that does not match its agent.json or env kwargs.
+LOAD_ERRORS = (ValueError, KeyError, RuntimeError, EOFError, OSError, TypeError, AssertionError)
 
 
 def bundled_agents() -> list[str]:
@@ -180,13 +182,29 @@ def _load_through_painter(
         "lr_schedule": ConstantSchedule(float(hp.get("learning_rate", 5e-4))),
     }
     objects = safe_custom_objects(zip_path, known)
+    return _load_zip(ThroughPainter, zip_path, device, objects, env_kwargs)
+
+
+def _cannot_load(zip_path: Path, e: BaseException) -> ValueError:
+    return ValueError(
+        f"cannot load the agent {zip_path} ({first_line(e)}); its agent.json or "
+        "env_kwargs.json may not match the model, re-package it from its training folder"
+    )
+
+
+def _load_zip(
+    cls: type[BaseAlgorithm],
+    zip_path: Path,
+    device: str,
+    custom_objects: dict[str, Any],
+    env_kwargs: dict[str, Any],
+) -> BaseAlgorithm:
+    """``cls.load`` with the pickled entries given, ``model.env_kwargs`` set; a zip that does
+    not match its agent.json is one ``ValueError`` naming the fix."""
     try:
-        model = ThroughPainter.load(zip_path, device=device, custom_objects=objects)
-    except (ValueError, KeyError, RuntimeError, EOFError, OSError) as e:
-        raise ValueError(
-            f"cannot load the agent {zip_path} ({first_line(e)}); its agent.json or "
-            "env_kwargs.json may not match the model, re-package it from its training folder"
-        ) from None
+        model = cls.load(zip_path, device=device, custom_objects=custom_objects)
+    except LOAD_ERRORS as e:
+        raise _cannot_load(zip_path, e) from None
     model.env_kwargs = env_kwargs
     return model
 
@@ -230,14 +248,9 @@ def load_agent(name_or_path: str | os.PathLike = "default", device: str = "cpu")
     check_policy_kwargs(parse_policy_kwargs(hp.get("policy_kwargs")), f"{where}: policy_kwargs")
     try:
         custom = _no_pickle_objects(zip_path, algo, meta, env_kwargs)
-        model = ALGOS[algo].load(zip_path, device=device, custom_objects=custom)
-    except (ValueError, KeyError, RuntimeError, EOFError, OSError, TypeError, AssertionError) as e:
-        raise ValueError(
-            f"cannot load the agent {zip_path} ({first_line(e)}); its agent.json or "
-            "env_kwargs.json may not match the model, re-package it from its training folder"
-        ) from None
-    model.env_kwargs = env_kwargs
-    return model
+    except LOAD_ERRORS as e:
+        raise _cannot_load(zip_path, e) from None
+    return _load_zip(ALGOS[algo], zip_path, device, custom, env_kwargs)
 
 
 def package_agent(

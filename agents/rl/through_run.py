@@ -24,15 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
+from agents.rl.building import ENV_ID
+from agents.rl.hyperparams import HYPERPARAMS_DIR, read_hyperparams
 from agents.rl.through_painter import ThroughPainter
 from agents.rl.through_policy import policy_kwargs_of
 from painters.io import atomic_write_text
 
 ALGO = "through-painter"
-RECIPE = Path(__file__).resolve().parent.parent / "hyperparams" / "through_painter.yaml"
-ENV_ID = "Painting-v0"
+RECIPE = HYPERPARAMS_DIR / "through_painter.yaml"
 #: Recipe keys that configure the run, not ThroughPainter's constructor.
 RUN_KEYS = ("n_timesteps", "n_envs", "policy", "env_kwargs")
 #: Keys a rerun of a run folder may change (length of the run only shifts where it ends).
@@ -42,22 +42,10 @@ MUTABLE = ("n_timesteps",)
 def load_recipe(
     path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The bundled recipe, then ``path`` (a file keyed by env id or flat), then ``overrides``."""
-    from agents.rl.training import _merge, _parsed
-
-    with open(RECIPE) as f:
-        hp = _parsed(yaml.safe_load(f)[ENV_ID])
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(
-                f"no hyperparameter file at {p}; give a YAML file (see agents/hyperparams/)"
-            )
-        extra = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(extra, dict):
-            raise ValueError(f"{p} must hold a mapping of hyperparameters")
-        hp = _merge(hp, _parsed(extra.get(ENV_ID, extra)))
-    return _merge(hp, overrides or {})
+    """The bundled recipe, then ``path`` (a file keyed by env id or flat), then ``overrides``;
+    nested mappings, ``policy_kwargs`` included, merge key by key
+    (:func:`agents.rl.hyperparams.read_hyperparams`)."""
+    return read_hyperparams(RECIPE, path, overrides, replace_policy_kwargs=False)
 
 
 def algo_kwargs(hp: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, EvalCallback
 from stable_baselines3.common.noise import NormalActionNoise
@@ -38,17 +37,16 @@ from agents.rl.callbacks import (
     ProgressBarCallback,
 )
 from agents.rl.checkpoints import CheckpointCallback, resume_run, save_model
+from agents.rl.hyperparams import HYPERPARAMS_DIR, read_hyperparams
 from agents.rl.validation import check_env_kwargs, check_hyperparams
 from agents.rl.zoo_format import (
     apply_vec_env_wrappers,
-    parse_policy_kwargs,
     reward_scale_of,
     schedule,
 )
 from painters.io import atomic_write_text, first_line
 from painters.limits import whole_number
 
-HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
 #: Hyperparameter keys that configure the run, not the algorithm's constructor.
 RUN_KEYS = (
     "n_envs",
@@ -72,16 +70,6 @@ def _check_algo(algo: str) -> str:
     return algo
 
 
-def _merge(base: dict, extra: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
 def load_hyperparams(
     algo: str,
     path: str | os.PathLike | None = None,
@@ -91,64 +79,11 @@ def load_hyperparams(
     """Hyperparameters for ``algo``: the bundled YAML, then ``path`` (an RL Zoo file keyed by
     env id, or a flat mapping), then ``overrides`` (nested dicts merge, e.g. policy_kwargs).
     A file's ``policy_kwargs`` (the zoo's ``"dict(...)"`` string, parsed without ``eval`` by
-    :mod:`agents.rl.zoo_format`) replaces the bundled one whole.
+    :mod:`agents.rl.zoo_format`) replaces the bundled one whole
+    (:func:`agents.rl.hyperparams.read_hyperparams`).
     """
     algo = _check_algo(algo)
-    with open(HYPERPARAMS_DIR / f"{algo}.yaml") as f:
-        hp = _parsed(yaml.safe_load(f)[env_id])
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(
-                f"no hyperparameter file at {p}; give a YAML file (see agents/hyperparams/)"
-            )
-        extra = _read_yaml(p)
-        if not isinstance(extra, dict):
-            raise ValueError(f"{p} must hold a mapping of hyperparameters")
-        extra = _parsed(extra.get(env_id, extra))
-        if "policy_kwargs" in extra:
-            hp.pop("policy_kwargs", None)
-        hp = _merge(hp, extra)
-    if overrides:
-        hp = _merge(hp, overrides)
-    return hp
-
-
-def _read_yaml(p: Path) -> Any:
-    """A YAML file's content (safe loader); ``ValueError`` naming the file when malformed."""
-    try:
-        with open(p, encoding="utf-8") as f:
-            return yaml.safe_load(f) or {}
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
-        raise ValueError(f"{p} is not valid YAML ({first_line(e)}); fix the file") from None
-
-
-def _parsed(hp: dict[str, Any]) -> dict[str, Any]:
-    """A file's mapping with ``policy_kwargs`` parsed (zoo string → JSON-friendly dict)."""
-    hp = dict(hp)
-    if "policy_kwargs" in hp:
-        hp["policy_kwargs"] = parse_policy_kwargs(hp["policy_kwargs"])
-    return hp
-
-
-def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
-    """``["batch_size=64", "policy_kwargs.net_arch=[64, 64]"]`` → nested dict (values via YAML)."""
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise ValueError(f"override {pair!r} must look like key=value (e.g. batch_size=64)")
-        key, value = pair.split("=", 1)
-        node = out
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ValueError(f"override {pair!r} sets a key inside {part!r}, a value")
-        try:
-            node[parts[-1]] = yaml.safe_load(value)
-        except (yaml.YAMLError, RecursionError):
-            raise ValueError(f"override {pair!r}: the value is not valid YAML") from None
-    return out
+    return read_hyperparams(HYPERPARAMS_DIR / f"{algo}.yaml", path, overrides, env_id)
 
 
 def fit_to_budget(
