@@ -99,11 +99,11 @@ class _TwoSampleCNN(torch.nn.Module):
         self.fc = nn.Linear(128, 1)
 
     def forward(self, alpha: torch.Tensor) -> torch.Tensor:
-        from painters.models.textured import laplacian
+        from painters.models.textured import highpass, laplacian
 
         planes = [alpha, 4.0 * laplacian(alpha)]
         if self.highpass:  # alpha minus its 3×3 mean: the grain at 2–3 px periods
-            planes.append(4.0 * (alpha - torch.nn.functional.avg_pool2d(alpha, 3, 1, 1)))
+            planes.append(4.0 * highpass(alpha))
         h = self.net(torch.cat(planes, 1))
         return self.fc(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)).squeeze(1)
 

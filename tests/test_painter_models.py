@@ -379,3 +379,37 @@ def test_learned_grain_trains_with_the_spectrum_loss_and_is_saved() -> None:
     assert torch.equal(h.grain, g.grain) and torch.equal(h(a, noise=noise), g(a, noise=noise))
     plain = GANPainter(widths=[4, 4, 4], critic_channels=4)
     assert plain.grain is None and "grain" not in plain.state_dict()
+
+
+def test_highpass_critic_sees_8_bit_alpha_and_feature_matching_trains_the_generator() -> None:
+    from painters.models.gan import GANPainter, HighpassCritic, quantized
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 8, 8, requires_grad=True)
+    q = quantized(x)
+    assert torch.equal(q, (x * 255).round() / 255)
+    q.sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x))  # straight-through
+    c = HighpassCritic(4).eval()  # eval: spectral norm's power iteration stays put
+    a, base = torch.rand(3, 1, 64, 64), torch.rand(3, 1, 64, 64)
+    assert c.features(a, base).shape == (3, 32) and c(a, base).shape == (3, 1)
+    assert torch.equal(c(a, base), c(quantized(a), base))  # sees only 8-bit levels
+    g = GANPainter(widths=[4, 4, 4], noise_channels=1, critic_channels=4, highpass_critic=True,
+                   feature_match_weight=1.0)  # fmt: skip
+    acts, s = torch.rand(3, 12), torch.rand(3, 4, 64, 64)
+    assert any(p is q for p in g.phase_parameters("critic") for q in g.highpass_critic.parameters())
+    loss, _ = g.training_loss(acts, s, "critic")
+    loss.backward()
+    assert all(p.grad is not None for p in g.highpass_critic.parameters())
+    g.zero_grad()
+    g.adv_weight = 0.0  # only the pixel terms and feature matching
+    with torch.no_grad():  # a generator that draws texture, so the features differ from real
+        g.texture.out.weight.normal_(0, 0.1)
+    _, logs = g.training_loss(acts, s, "generator")
+    assert logs["feature_match"] > 0
+    g.lowpass_weight = g.texture_weight = g.hist_weight = 0.0
+    loss, _ = g.training_loss(acts, s, "generator")
+    loss.backward()
+    assert float(g.texture.out.weight.grad.abs().sum()) > 0
+    with pytest.raises(ValueError, match="feature_match_weight needs highpass_critic"):
+        GANPainter(widths=[4, 4, 4], critic_channels=4, feature_match_weight=1.0)

@@ -91,16 +91,22 @@ class KilledAfter(DiscStrokes):
         return super().__getitem__(i)
 
 
-@pytest.mark.parametrize("kind", ["gan", "supervised"])
-def test_resume_after_a_kill_matches_an_uninterrupted_run(kind: str, tmp_path: Path) -> None:
+HIGHPASS = {"highpass_critic": True, "feature_match_weight": 1.0}
+
+
+@pytest.mark.parametrize(("kind", "extra"), [("gan", {}), ("gan", HIGHPASS), ("supervised", {})])
+def test_resume_after_a_kill_matches_an_uninterrupted_run(
+    kind: str, extra: dict, tmp_path: Path
+) -> None:
     full, part = tmp_path / "full", tmp_path / "part"
-    train(cfg(tmp_path, kind, steps=4, out=str(full)), DiscStrokes())
+    mc = {**tiny_config(kind), **extra}
+    train(cfg(tmp_path, kind, steps=4, out=str(full), model_config=mc), DiscStrokes())
     # 1 + 4 held-out reads, then 4 per step: dies while loading step 3, after the step-2 checkpoint
     with pytest.raises(KeyboardInterrupt):
-        train(cfg(tmp_path, kind, steps=4, out=str(part)), KilledAfter(5 + 8 + 2))
+        train(cfg(tmp_path, kind, steps=4, out=str(part), model_config=mc), KilledAfter(5 + 8 + 2))
     assert torch.load(part / STATE_NAME, weights_only=True)["step"] == 2
     first = load_file(str(part / "model.safetensors"))
-    train(cfg(tmp_path, kind, steps=4, out=str(part), resume=True), DiscStrokes())
+    train(cfg(tmp_path, kind, steps=4, out=str(part), resume=True, model_config=mc), DiscStrokes())
     a, b = load_file(str(full / "model.safetensors")), load_file(str(part / "model.safetensors"))
     assert any(not torch.equal(first[k], b[k]) for k in b), "resume must keep training"
     for k in a:

@@ -11,7 +11,7 @@ texture ratio (Laplacian energy of alpha ÷ the real brush's) and a two-sample t
 accuracy of a small CNN trained to tell real strokes from the painter's; 0.5 =
 indistinguishable; a second real render is scored too, as the reference); ``--speed`` adds
 strokes/s at batch 256. ``--strict`` adds the strict two-sample test: an ensemble of three
-such classifiers trained to convergence with augmentation and a high-pass input (minutes of
+such classifiers trained to convergence on 8-bit alpha with a high-pass input (minutes of
 CPU; a second real render is its calibration).
 """
 

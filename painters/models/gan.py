@@ -39,10 +39,47 @@ from painters.models.textured import (
     PatchCritic,
     TexturedPainter,
     alpha_histogram,
+    highpass,
     laplacian,
     lowpass,
     radial_spectrum,
 )
+
+
+def quantized(alpha: torch.Tensor) -> torch.Tensor:
+    """Alpha rounded to 8-bit levels, with the gradient of the identity (straight-through):
+    real strokes are 8-bit, so a critic shown float strokes could tell them by value alone."""
+    return alpha + ((alpha * 255).round() / 255 - alpha).detach()
+
+
+class HighpassCritic(nn.Module):
+    """Whole-stroke critic built like the strict two-sample test's classifier
+    (:func:`painters.evaluation.two_sample_accuracy`): alpha rounded to 8 bits, its Laplacian
+    and its 3×3 high-pass, plus the structured alpha as the condition; convolutions down to 1/8
+    of the tile, features pooled by mean and max, one score per stroke. :meth:`features` gives
+    the pooled features, which the generator's feature-matching term compares.
+    """
+
+    def __init__(self, channels: int = 16) -> None:
+        super().__init__()
+        from torch.nn.utils.parametrizations import spectral_norm
+
+        c = channels
+        self.net = nn.Sequential(
+            spectral_norm(nn.Conv2d(4, c, 4, 2, 1)), nn.LeakyReLU(0.2),  # 32
+            spectral_norm(nn.Conv2d(c, 2 * c, 3, 2, 1)), nn.LeakyReLU(0.2),  # 16
+            spectral_norm(nn.Conv2d(2 * c, 4 * c, 3, 2, 1)), nn.LeakyReLU(0.2),  # 8
+        )  # fmt: skip
+        self.fc = spectral_norm(nn.Linear(8 * c, 1))
+
+    def features(self, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """Pooled features (B, 8 × channels): mean and max over the tile."""
+        a = quantized(alpha)
+        h = self.net(torch.cat([a, 4.0 * laplacian(a), 4.0 * highpass(a), base], 1))
+        return torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)
+
+    def forward(self, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(alpha, base))
 
 
 @register_painter
@@ -74,6 +111,12 @@ class GANPainter(TexturedPainter):
             batch's fake and real alpha (:func:`~painters.models.textured.radial_spectrum`):
             the grain at each scale, which the Laplacian terms (one number dominated by the
             finest scale) do not pin down.
+        highpass_critic: add a third critic built like the strict two-sample test's
+            classifier (:class:`HighpassCritic`: 8-bit alpha, its Laplacian and 3×3 high-pass,
+            pooled over the whole stroke).
+        feature_match_weight: weight of the L1 between the batch means of that critic's pooled
+            features on fake and real strokes (feature matching, Salimans et al. 2016): the
+            generator matches the statistics such a classifier separates the classes by.
     """
 
     kind = "gan"
@@ -97,6 +140,8 @@ class GANPainter(TexturedPainter):
         scatter_lr_scale: float = 3.0,
         texture_map_weight: float = 0.0,
         spectrum_weight: float = 0.0,
+        highpass_critic: bool = False,
+        feature_match_weight: float = 0.0,
         **kwargs: Any,
     ) -> None:
         if noise_channels < 1:
@@ -117,6 +162,8 @@ class GANPainter(TexturedPainter):
             scatter_lr_scale=scatter_lr_scale,
             texture_map_weight=texture_map_weight,
             spectrum_weight=spectrum_weight,
+            highpass_critic=highpass_critic,
+            feature_match_weight=feature_match_weight,
             **kwargs,
         )
         self.critic_steps, self.adv_weight = critic_steps, adv_weight
@@ -128,6 +175,10 @@ class GANPainter(TexturedPainter):
         self.scatter_lr_scale = float(scatter_lr_scale)
         self.texture_map_weight = float(texture_map_weight)
         self.spectrum_weight = float(spectrum_weight)
+        if feature_match_weight > 0 and not highpass_critic:
+            raise ValueError("feature_match_weight needs highpass_critic")
+        self.highpass_critic = HighpassCritic(critic_channels) if highpass_critic else None
+        self.feature_match_weight = float(feature_match_weight)
 
     @property
     def phase_schedule(self) -> tuple[str, ...]:
@@ -136,8 +187,9 @@ class GANPainter(TexturedPainter):
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         if phase == "critic":
             params = list(self.critic.parameters())
-            if self.global_critic is not None:
-                params += list(self.global_critic.parameters())
+            for critic in (self.global_critic, self.highpass_critic):
+                if critic is not None:
+                    params += list(critic.parameters())
             return params
         return self.texture_parameters() + self.scatter_parameters()
 
@@ -164,8 +216,9 @@ class GANPainter(TexturedPainter):
     def _scores(self, alpha: torch.Tensor, base: torch.Tensor) -> list[torch.Tensor]:
         """Each critic's scores (patch map, and the global critic's one per stroke)."""
         scores = [self.critic(alpha, base)]
-        if self.global_critic is not None:
-            scores.append(self.global_critic(alpha, base))
+        for critic in (self.global_critic, self.highpass_critic):
+            if critic is not None:
+                scores.append(critic(alpha, base))
         return scores
 
     def training_loss(
@@ -207,6 +260,12 @@ class GANPainter(TexturedPainter):
         if self.hist_weight > 0:
             hist = (alpha_histogram(fake) - alpha_histogram(y)).abs().sum() * 10
             loss = loss + self.hist_weight * hist
+        fm = None
+        if self.feature_match_weight > 0 and self.highpass_critic is not None:
+            with torch.no_grad():
+                f_real = self.highpass_critic.features(y, base).mean(0)
+            fm = (self.highpass_critic.features(fake, base).mean(0) - f_real).abs().mean()
+            loss = loss + self.feature_match_weight * fm
         with torch.no_grad():
             tex = e_fake.mean() / e_real.mean().clamp(min=1e-12)
             ratio = composite_mse(fake, y, actions) / NOISE_FLOOR
@@ -216,4 +275,5 @@ class GANPainter(TexturedPainter):
             "lowpass_l1": float(low.detach()),
             "ratio_est": float(ratio),
             "texture_est": float(tex),
+            **({"feature_match": float(fm.detach())} if fm is not None else {}),
         }

@@ -68,6 +68,11 @@ def laplacian(alpha: torch.Tensor) -> torch.Tensor:
     return F.conv2d(alpha, k, padding=1)
 
 
+def highpass(alpha: torch.Tensor) -> torch.Tensor:
+    """Alpha minus its 3×3 mean (zero padded): the grain at 2–3 px periods."""
+    return alpha - F.avg_pool2d(alpha, 3, 1, 1)
+
+
 class TextureNet(nn.Module):
     """Small U-Net that maps input planes (B, C, H, W) + action to a logit residual (B, 1, H, W).
 

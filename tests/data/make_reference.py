@@ -2,7 +2,9 @@
 
 The stored file was written by the implementation before the painter and env were optimised
 (commit 7803dfa); tests/test_reference_outputs.py, which defines the runs, checks that today's
-code still matches it. From the repository root:
+code still matches it. One entry was stored later: ``gan_alpha``, re-stored when the bundled GAN's
+weights changed, by code that matched the previous weights' stored strokes within 3e-7. From the
+repository root:
 ``PYTHONPATH=. python tests/data/make_reference.py``.
 """
 
