@@ -16,7 +16,40 @@ Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 def mse(canvas: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error per image."""
+    if torch.is_grad_enabled() and (canvas.requires_grad or target.requires_grad):
+        return _MSE.apply(canvas, target)
     return (canvas - target).pow(2).flatten(1).mean(1)
+
+
+class _MSE(torch.autograd.Function):
+    """:func:`mse` with a hand-written backward (dL/dcanvas = 2 (canvas − target) g / n): the
+    same forward arithmetic, squares taken in chunks of images that stay in cache, and one
+    pass over the saved difference backward, where autograd's chain makes four over
+    canvas-sized tensors."""
+
+    chunk = 16
+
+    @staticmethod
+    def forward(ctx, canvas: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        diff = canvas - target
+        b = diff.shape[0]
+        out = diff.new_empty(b)
+        for lo in range(0, b, _MSE.chunk):
+            hi = lo + _MSE.chunk
+            torch.mean(diff[lo:hi].pow(2).flatten(1), 1, out=out[lo:hi])
+        ctx.save_for_backward(diff)
+        ctx.shapes = canvas.shape, target.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (diff,) = ctx.saved_tensors
+        scale = grad * (2.0 / diff[0].numel())
+        g = diff * scale.view(-1, *[1] * (diff.dim() - 1))
+        need_canvas, need_target = ctx.needs_input_grad
+        g_canvas = g.sum_to_size(ctx.shapes[0]) if need_canvas else None
+        g_target = (-g).sum_to_size(ctx.shapes[1]) if need_target else None
+        return g_canvas, g_target
 
 
 def l1(canvas: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
