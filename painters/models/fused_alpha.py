@@ -10,20 +10,29 @@ six passes, in chunks of strokes small enough to stay in cache. The arithmetic i
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 #: Exponents are floored here before ``exp`` (see :mod:`painters.models.structured`).
 EXP_FLOOR = -30.0
 _LO, _HI = 1e-4, 1 - 1e-4  # the clamp of the first coverage before its logit
+LOG2E = 1.0 / math.log(2.0)
+FLOOR2 = EXP_FLOOR * LOG2E  # the floor in base 2
 
 
 def _gaussians(pix: torch.Tensor, xy: torch.Tensor, neg_inv: torch.Tensor):
     """x Gaussians (B, C, K, S) and y Gaussians (B, C, S, K), floored exponents, and the
-    offsets (pix − x) (B, 1, K, S) and (pix − y) (B, 1, S, K)."""
+    offsets (pix − x) (B, 1, K, S) and (pix − y) (B, 1, S, K).
+
+    exp(u) is taken as 2^(u·log2 e): torch's CPU ``exp`` was 4.5x slower per element than
+    ``exp2`` at these sizes, and the extra rounding of the product changes a Gaussian by a
+    relative 2e-6 at most (at the floor)."""
+    inv2 = neg_inv * LOG2E
     dx = pix - xy[:, None, 0, :, None]
-    gx = (dx.square() * neg_inv[..., None]).clamp_(EXP_FLOOR).exp_()
+    gx = (dx.square() * inv2[..., None]).clamp_(FLOOR2).exp2_()
     dy = pix[:, None] - xy[:, None, 1, None, :]
-    gy = (dy.square() * neg_inv[:, :, None, :]).clamp_(EXP_FLOOR).exp_()
+    gy = (dy.square() * inv2[:, :, None, :]).clamp_(FLOOR2).exp2_()
     return gx, gy, dx, dy
 
 
@@ -57,11 +66,11 @@ class FusedAlpha(torch.autograd.Function):
         for lo in range(0, b, FusedAlpha.chunk):
             hi = min(lo + FusedAlpha.chunk, b)
             gx, gy, _, _ = _gaussians(pix, xy[lo:hi], neg_inv[lo:hi])
-            gy.mul_(amount[lo:hi, :, None, :])
+            gy.mul_(amount[lo:hi, :, None, :] * LOG2E)
             n = hi - lo
             kp = keep[lo:hi]
             torch.matmul(gy.view(n * c, s, k), gx.view(n * c, k, s), out=kp.view(n * c, s, s))
-            kp.clamp_(EXP_FLOOR).exp_()
+            kp.clamp_(FLOOR2).exp2_()
             z = torch.rsub(kp[:, 0], 1.0).clamp_(_LO, _HI).logit_().add_(shift)
             for i in range(c):
                 z.sub_(kp[:, i], alpha=w[i])
@@ -105,7 +114,7 @@ class FusedAlpha(torch.autograd.Function):
             # where the clamp lets the gradient through
             c0 = torch.rsub(kp[:, 0], 1.0)
             cc = c0.clamp(_LO, _HI)
-            q = torch.div(dz, cc).masked_fill_(cc != c0, 0.0)
+            q = torch.div(dz, cc).mul_(torch.eq(cc, c0, out=torch.empty_like(cc)))
             dd[:, 0].sub_(q)
             gx, ey, dx, dy = _gaussians(pix, xy[lo:hi], neg_inv[lo:hi])
             amt = amount[lo:hi]
