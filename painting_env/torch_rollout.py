@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from painters.actions import ACTION_DIM, from_env_action_torch
-from painters.compositing import over_sequence
+from painters.compositing import over_colour_sequence, over_sequence
 
 
 def lay_strokes(canvas: torch.Tensor, strokes: torch.Tensor) -> torch.Tensor:
@@ -39,5 +39,15 @@ def paint_step(
     strokes = from_env_action_torch(action).reshape(-1, ACTION_DIM)
     if indices is None:
         indices = np.zeros(len(strokes), np.int64)
+    painter = getattr(source, "painter", None)
+    if (
+        torch.is_grad_enabled()
+        and getattr(source, "alpha_only", False)
+        and hasattr(painter, "alpha")
+    ):
+        # the painter's colour is the action's: lay alpha maps and colours, no RGBA strokes
+        alpha = painter.alpha(strokes.float())
+        k = len(strokes) // b
+        return over_colour_sequence(canvas, strokes[:, 6:9].view(b, k, 3), alpha.view(b, k, s, s))
     rgba = source(strokes, indices)
     return lay_strokes(canvas, rgba.view(b, -1, 4, s, s))
