@@ -21,18 +21,23 @@ LOG2E = 1.0 / math.log(2.0)
 FLOOR2 = EXP_FLOOR * LOG2E  # the floor in base 2
 
 
-def _gaussians(pix: torch.Tensor, xy: torch.Tensor, neg_inv: torch.Tensor):
+def _gaussians(pix: torch.Tensor, xy: torch.Tensor, neg_inv: torch.Tensor, fast: bool = False):
     """x Gaussians (B, C, K, S) and y Gaussians (B, C, S, K), floored exponents, and the
     offsets (pix − x) (B, 1, K, S) and (pix − y) (B, 1, S, K).
 
-    exp(u) is taken as 2^(u·log2 e): torch's CPU ``exp`` was 4.5x slower per element than
-    ``exp2`` at these sizes, and the extra rounding of the product changes a Gaussian by a
-    relative 2e-6 at most (at the floor)."""
-    inv2 = neg_inv * LOG2E
+    ``fast`` (the backward's recomputation): exp(u) taken as 2^(u·log2 e). torch's CPU
+    ``exp`` was 4.5x slower per element than ``exp2`` at these sizes; the extra rounding
+    changes a Gaussian by a relative 2e-6 at most, harmless in a gradient. The forward keeps
+    ``exp``: coverage = 1 − exp(−density) magnifies the last bit where the ink is thin, and
+    the strokes must stay those of the no-gradient path."""
+    if fast:
+        scale, floor, exp = neg_inv * LOG2E, FLOOR2, torch.exp2_
+    else:
+        scale, floor, exp = neg_inv, EXP_FLOOR, torch.exp_
     dx = pix - xy[:, None, 0, :, None]
-    gx = (dx.square() * inv2[..., None]).clamp_(FLOOR2).exp2_()
+    gx = exp((dx.square() * scale[..., None]).clamp_(floor))
     dy = pix[:, None] - xy[:, None, 1, None, :]
-    gy = (dy.square() * inv2[:, :, None, :]).clamp_(FLOOR2).exp2_()
+    gy = exp((dy.square() * scale[:, :, None, :]).clamp_(floor))
     return gx, gy, dx, dy
 
 
@@ -66,11 +71,11 @@ class FusedAlpha(torch.autograd.Function):
         for lo in range(0, b, FusedAlpha.chunk):
             hi = min(lo + FusedAlpha.chunk, b)
             gx, gy, _, _ = _gaussians(pix, xy[lo:hi], neg_inv[lo:hi])
-            gy.mul_(amount[lo:hi, :, None, :] * LOG2E)
+            gy.mul_(amount[lo:hi, :, None, :])
             n = hi - lo
             kp = keep[lo:hi]
             torch.matmul(gy.view(n * c, s, k), gx.view(n * c, k, s), out=kp.view(n * c, s, s))
-            kp.clamp_(FLOOR2).exp2_()
+            kp.clamp_(EXP_FLOOR).exp_()
             z = torch.rsub(kp[:, 0], 1.0).clamp_(_LO, _HI).logit_().add_(shift)
             for i in range(c):
                 z.sub_(kp[:, i], alpha=w[i])
@@ -116,7 +121,7 @@ class FusedAlpha(torch.autograd.Function):
                 g_weight[i] += total - float(t.sum())
                 t.mul_(-w[i])
             dd[:, 0].addcmul_(r, dz, value=-1.0)
-            gx, ey, dx, dy = _gaussians(pix, xy[lo:hi], neg_inv[lo:hi])
+            gx, ey, dx, dy = _gaussians(pix, xy[lo:hi], neg_inv[lo:hi], fast=True)
             amt, ni = amount[lo:hi], neg_inv[lo:hi]
             ddf = dd.view(n * c, s, s)
             # the y Gaussians enter the product as gy = ey · amount: dL/dgy, and dL/dgx / amount
