@@ -8,8 +8,10 @@ any checkpoint folders given). Each rate is the best of 3 measurements.
 Targets for the default painter at batch 256 on 2 CPU cores: ≥ 30,000 strokes/s forward and
 ≥ 10,000 strokes/s forward + backward. The backward is measured on the loss that gradient
 painting and training through the painter use: each stroke laid "over" a canvas, the mean
-square error to a target image, gradient to the actions (an earlier version took the mean
-square of the RGBA strokes themselves, work that no training does). Training throughput
+square error to a target image (``painters.distances.mse``), gradient to the actions (an
+earlier version took the mean square of the RGBA strokes themselves, work that no training
+does). Painters whose colour is the action's (the structured ones) are laid as alpha maps and
+colours (``over_colour``), as the differentiable env step lays them. Training throughput
 uses the trainer's own phases and losses on random targets, batch 64. Numbers depend on the
 machine and its load: compare rows from one run only.
 """
@@ -21,7 +23,8 @@ import time
 
 import torch
 
-from painters.compositing import over
+from painters.compositing import over, over_colour
+from painters.distances import mse
 from painters.loading import load_painter
 from painters.models.base import NeuralPainter
 from painters.training import Objective, phase_parameters, phase_schedule
@@ -41,10 +44,18 @@ def strokes_per_s(
     canvas = torch.rand(batch, 3, s, s, device=device)
     target = torch.rand(batch, 3, s, s, device=device)
 
+    # painters whose colour is the action's are laid as alpha maps and colours, the way the
+    # differentiable env step (painting_env.torch_rollout) lays them in training
+    colour_path = hasattr(painter, "paint_alpha") and not getattr(painter, "stochastic", False)
+
     def once() -> None:
         if backward:
             x.grad = None
-            (over(canvas, painter(x)) - target).square().mean().backward()
+            if colour_path:
+                out = over_colour(canvas, x[:, 6:9], painter.alpha(x))
+            else:
+                out = over(canvas, painter(x))
+            mse(out, target).mean().backward()
         else:
             with torch.no_grad():
                 painter(x)

@@ -10,20 +10,34 @@ six passes, in chunks of strokes small enough to stay in cache. The arithmetic i
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 #: Exponents are floored here before ``exp`` (see :mod:`painters.models.structured`).
 EXP_FLOOR = -30.0
 _LO, _HI = 1e-4, 1 - 1e-4  # the clamp of the first coverage before its logit
+LOG2E = 1.0 / math.log(2.0)
+FLOOR2 = EXP_FLOOR * LOG2E  # the floor in base 2
 
 
-def _gaussians(pix: torch.Tensor, xy: torch.Tensor, neg_inv: torch.Tensor):
+def _gaussians(pix: torch.Tensor, xy: torch.Tensor, neg_inv: torch.Tensor, fast: bool = False):
     """x Gaussians (B, C, K, S) and y Gaussians (B, C, S, K), floored exponents, and the
-    offsets (pix − x) (B, 1, K, S) and (pix − y) (B, 1, S, K)."""
+    offsets (pix − x) (B, 1, K, S) and (pix − y) (B, 1, S, K).
+
+    ``fast`` (the backward's recomputation): exp(u) taken as 2^(u·log2 e). torch's CPU
+    ``exp`` was 4.5x slower per element than ``exp2`` at these sizes; the extra rounding
+    changes a Gaussian by a relative 2e-6 at most, harmless in a gradient. The forward keeps
+    ``exp``: coverage = 1 − exp(−density) magnifies the last bit where the ink is thin, and
+    the strokes must stay those of the no-gradient path."""
+    if fast:
+        scale, floor, exp = neg_inv * LOG2E, FLOOR2, torch.exp2_
+    else:
+        scale, floor, exp = neg_inv, EXP_FLOOR, torch.exp_
     dx = pix - xy[:, None, 0, :, None]
-    gx = (dx.square() * neg_inv[..., None]).clamp_(EXP_FLOOR).exp_()
+    gx = exp((dx.square() * scale[..., None]).clamp_(floor))
     dy = pix[:, None] - xy[:, None, 1, None, :]
-    gy = (dy.square() * neg_inv[:, :, None, :]).clamp_(EXP_FLOOR).exp_()
+    gy = exp((dy.square() * scale[:, :, None, :]).clamp_(floor))
     return gx, gy, dx, dy
 
 
@@ -85,7 +99,7 @@ class FusedAlpha(torch.autograd.Function):
         g_xy = torch.empty_like(xy)
         g_inv = torch.empty_like(neg_inv)
         g_amount = torch.empty_like(amount)
-        g_weight = weight.new_zeros(c)
+        g_weight = [0.0] * c
         g_bias = 0.0
         grad = grad.contiguous()
         for lo in range(0, b, FusedAlpha.chunk):
@@ -93,34 +107,39 @@ class FusedAlpha(torch.autograd.Function):
             n = hi - lo
             kp, a = keep[lo:hi], alpha[lo:hi]
             dz = torch.rsub(a, 1.0).mul_(a).mul_(grad[lo:hi])  # dL/dz, (n, S, S)
-            g_bias += float(dz.sum())
-            total = dz.sum()
+            total = float(dz.sum())
+            g_bias += total
+            # logit(c0), c0 = 1 − keep0: d/dkeep0 · keep0 = −keep0 / (c0 (1 − c0)) = −1 / c0,
+            # where the clamp lets the gradient through (r = 1 / c0 there, 0 elsewhere)
+            c0 = torch.rsub(kp[:, 0], 1.0)
+            cc = c0.clamp(_LO, _HI)
+            r = torch.eq(cc, c0, out=torch.empty_like(cc)).div_(cc)
             # dL/d(−density_i) = dL/dkeep_i · keep_i, with dL/dkeep_i = −w_i dz (+ the logit's)
             dd = torch.empty_like(kp)
             for i in range(c):
                 t = torch.mul(kp[:, i], dz, out=dd[:, i])
-                g_weight[i] += total - t.sum()
+                g_weight[i] += total - float(t.sum())
                 t.mul_(-w[i])
-            # logit(c0), c0 = 1 − keep0: d/dkeep0 · keep0 = −keep0 / (c0 (1 − c0)) = −1 / c0,
-            # where the clamp lets the gradient through
-            c0 = torch.rsub(kp[:, 0], 1.0)
-            cc = c0.clamp(_LO, _HI)
-            q = torch.div(dz, cc).masked_fill_(cc != c0, 0.0)
-            dd[:, 0].sub_(q)
-            gx, ey, dx, dy = _gaussians(pix, xy[lo:hi], neg_inv[lo:hi])
-            amt = amount[lo:hi]
-            gy = ey * amt[:, :, None, :]
+            dd[:, 0].addcmul_(r, dz, value=-1.0)
+            gx, ey, dx, dy = _gaussians(pix, xy[lo:hi], neg_inv[lo:hi], fast=True)
+            amt, ni = amount[lo:hi], neg_inv[lo:hi]
             ddf = dd.view(n * c, s, s)
+            # the y Gaussians enter the product as gy = ey · amount: dL/dgy, and dL/dgx / amount
             g_gy = torch.matmul(ddf, gx.view(n * c, k, s).transpose(1, 2)).view(n, c, s, k)
-            g_gx = torch.matmul(gy.view(n * c, s, k).transpose(1, 2), ddf).view(n, c, k, s)
-            g_amount[lo:hi] = (g_gy * ey).sum(2)
-            # through the Gaussians: u = dL/dg · g; dg/dneg_inv = g·d², dg/dcentre = −2·neg_inv·g·d
-            uy = g_gy.mul_(gy)  # (n, C, S, K)
-            ux = g_gx.mul_(gx)  # (n, C, K, S)
-            uxd = ux.mul_(dx)
-            uyd = uy.mul_(dy)
-            g_inv[lo:hi] = (uxd * dx).sum(3) + (uyd * dy).sum(2)
-            g_xy[lo:hi, 0] = (uxd.sum(3) * neg_inv[lo:hi]).sum(1).mul_(-2.0)
-            g_xy[lo:hi, 1] = (uyd.sum(2) * neg_inv[lo:hi]).sum(1).mul_(-2.0)
-        g_bias_t = torch.full(ctx.bias_shape, g_bias, dtype=weight.dtype, device=weight.device)
-        return g_xy, g_inv, g_amount, g_weight, g_bias_t, None
+            v = torch.matmul(ey.view(n * c, s, k).transpose(1, 2), ddf).view(n, c, k, s)
+            # through the Gaussians: with u = dL/dg · g, dg/dneg_inv = g·d² and
+            # dg/dcentre = −2·neg_inv·g·d; every sum below is still to be multiplied by amount
+            wy = g_gy.mul_(ey)
+            g_amount[lo:hi] = wy.sum(2)
+            sy1 = wy.mul_(dy).sum(2)
+            sy2 = wy.mul_(dy).sum(2)
+            wx = v.mul_(gx).mul_(dx)
+            sx1 = wx.sum(3)
+            sx2 = wx.mul_(dx).sum(3)
+            g_inv[lo:hi] = sx2.add_(sy2).mul_(amt)
+            na = ni * amt
+            g_xy[lo:hi, 0] = (sx1.mul_(na)).sum(1).mul_(-2.0)
+            g_xy[lo:hi, 1] = (sy1.mul_(na)).sum(1).mul_(-2.0)
+        opts = {"dtype": weight.dtype, "device": weight.device}
+        g_bias_t = torch.full(ctx.bias_shape, g_bias, **opts)
+        return g_xy, g_inv, g_amount, torch.tensor(g_weight, **opts), g_bias_t, None
