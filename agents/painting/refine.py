@@ -139,9 +139,9 @@ def paint_with_agent_and_gradient(
         if not hasattr(painter, "brushes") and (
             real_seed is None or n * width * height > FINISH_LIMIT
         ):  # the real-brush colour fit did not run: fit the colours (squared error) here
-            from agents.painting.colours import COLOUR_JUMP_WEIGHT, fit_colours
+            from agents.painting.colours import REFINED_JUMP_WEIGHT, fit_colours
 
-            painting = fit_colours(painting, target, painter, jump_weight=COLOUR_JUMP_WEIGHT)
+            painting = fit_colours(painting, target, painter, jump_weight=REFINED_JUMP_WEIGHT)
             if callback is not None:
                 mse = float(np.mean((painting.canvas / 255.0 - target / 255.0) ** 2))
                 callback({"phase": "colours", "total": 1, "advance": 1, "unit": "fit", "mse": mse})
