@@ -197,14 +197,18 @@ def paint_with_agent(
     callback: Callback | None = None,
     seam_share: float | None = None,
     seam_steps: int = SEAM_STEPS,
+    fit_colours: bool = True,
 ):
     """Paint ``image`` (uint8 (H, W, 3), any size and aspect ratio) with ``strokes`` strokes:
     the agent ``model`` paints the levels (:func:`paint_levels`, which documents the other
     arguments), then, where the painting has several working tiles, ``seam_share`` of the
     strokes (default :data:`SEAM_SHARE`) are laid by gradient descent over the lines where tiles
     meet, ``seam_steps`` steps (:func:`agents.gradient.seams.paint_seams`), so the tiles do not
-    show. ``callback`` also gets ``{"stage": "seams", "step", "steps", "loss"}`` events then.
-    Same arguments, same painting."""
+    show. Last, with ``fit_colours`` (default), every stroke's colour is fitted to the target by
+    least squares over the whole canvas (:func:`agents.painting.colours.fit_colours`, with a
+    penalty on the error's jump across the tile boundaries where there are several tiles).
+    ``callback`` also gets ``{"stage": "seams", "step", "steps", "loss"}`` events, then one
+    ``{"phase": "colours", "mse"}``. Same arguments, same painting."""
     from agents.gradient import canvas_size
     from agents.gradient.seams import paint_seams, seam_strokes
 
@@ -218,15 +222,24 @@ def paint_with_agent(
         image, model, int(strokes) - n_seam, size, grid=grid, levels=levels, shares=shares,
         painter=painter, device=device, seed=seed, callback=callback,
     )  # fmt: skip
-    if n_seam == 0:
-        return painting
     from painters.images import prepare_target
     from painters.loading import load_painter, resolve_device
 
     painter = painter if painter is not None else load_painter("default", resolve_device(device))
     target = prepare_target(img, painting.width, painting.height)
-    return paint_seams(painting, target, painter, n_seam, steps=seam_steps, seed=seed,
-                       callback=callback, canvas=canvas)  # fmt: skip
+    if n_seam > 0:
+        painting = paint_seams(painting, target, painter, n_seam, steps=seam_steps, seed=seed,
+                               callback=callback, canvas=canvas)  # fmt: skip
+    if not fit_colours:
+        return painting
+    from agents.painting.colours import COLOUR_JUMP_WEIGHT
+    from agents.painting.colours import fit_colours as fit
+
+    painting = fit(painting, target, painter, jump_weight=COLOUR_JUMP_WEIGHT if n_seam else 0.0)
+    if callback is not None:
+        mse = float(np.mean((painting.canvas / 255.0 - target / 255.0) ** 2))
+        callback({"phase": "colours", "total": 1, "advance": 1, "unit": "fit", "mse": mse})
+    return painting
 
 
 def paint_levels(*args, **kwargs):

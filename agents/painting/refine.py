@@ -16,6 +16,11 @@ from painters import actions as A
 from painters.compositing import from_uint8, over_sequence, to_uint8
 from painters.schedule import cosine_lr
 
+#: Stroke-pixels above which the gradient painter skips its real-brush colour fit
+#: (``agents.gradient.finish_colours``); agent + gradient then fits the colours to the neural
+#: canvas itself (:mod:`agents.painting.colours`, which needs no dense coverage maps).
+FINISH_LIMIT = 40_000_000
+
 
 def agent_init_fn(model: Any, painter: torch.nn.Module) -> InitFn:
     """An ``init_fn`` for the gradient painter (``paint_images(..., init_fn=...)``): each group's
@@ -90,7 +95,10 @@ def paint_with_agent_and_gradient(
     cheap when ``steps`` is small. ``mode="init"``: the gradient painter
     (:func:`agents.gradient.paint_images` with ``config``, a ``GradientConfig`` whose
     ``strokes`` is replaced) with each group's initial strokes proposed by the agent
-    (:func:`agent_init_fn`) instead of sampled where the error is largest.
+    (:func:`agent_init_fn`) instead of sampled where the error is largest, and, where the
+    real-brush colour fit does not run (no ``real_seed``, or a painting too big for it), every
+    colour fitted to the target over the whole canvas at the end
+    (:func:`agents.painting.colours.fit_colours`, with its penalty on seams).
 
     ``real_seed``: also fit the colours for the real brush's re-render with that seed (the
     gradient painter's last step, :func:`agents.gradient.finish_colours`; needs libmypaint,
@@ -123,10 +131,21 @@ def paint_with_agent_and_gradient(
     if mode == "auto":
         mode = "refine" if len(tile_windows(width, height)) == 1 else "init"
     if mode == "init":
-        return paint_images(
+        painting = paint_images(
             painter, [target], cfg, loss_fn=loss_fn, real_seed=real_seed, callback=callback,
             init_fn=agent_init_fn(model, painter),
         )[0]  # fmt: skip
+        n = len(painting.local_actions)
+        if not hasattr(painter, "brushes") and (
+            real_seed is None or n * width * height > FINISH_LIMIT
+        ):  # the real-brush colour fit did not run: fit the colours (squared error) here
+            from agents.painting.colours import REFINED_JUMP_WEIGHT, fit_colours
+
+            painting = fit_colours(painting, target, painter, jump_weight=REFINED_JUMP_WEIGHT)
+            if callback is not None:
+                mse = float(np.mean((painting.canvas / 255.0 - target / 255.0) ** 2))
+                callback({"phase": "colours", "total": 1, "advance": 1, "unit": "fit", "mse": mse})
+        return painting
     painting = paint_with_agent(img, model, strokes, grid=grid, levels=levels, shares=shares,
                                 painter=painter)  # fmt: skip
     painting = refine_painting(painting, target, painter, steps=steps, lr=lr, loss_fn=loss_fn,
