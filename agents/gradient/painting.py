@@ -77,7 +77,7 @@ def paint_images(
     gen = torch.Generator().manual_seed(cfg.seed)
     passes = plan_passes(cfg, w, h)
     multi = is_multi(painter)
-    planned = total_steps(cfg, w, h, len(painter) if multi else 1)
+    planned = total_steps(cfg, w, h)  # as many steps with several brushes as with one
     local: list[list[np.ndarray]] = [[] for _ in targets]
     wins: list[list[np.ndarray]] = [[] for _ in targets]
     picks: list[list[np.ndarray]] = [[] for _ in targets]
