@@ -123,7 +123,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--brushes",
         default=None,
         help="comma-separated brushes with bundled painters, e.g. classic/dry_brush,classic/pen: "
-        "every stroke carries its brush and gradient painting picks it group by group (one "
+        "every stroke carries its brush and gradient painting picks it stroke by stroke (one "
         "brush: paint with that brush's painter and re-render with it)",
     )
     p.add_argument(

@@ -1,19 +1,18 @@
 """Gradient painting with several brushes: which brush each stroke uses.
 
 The optimiser paints in progressive groups (coarse to fine). With a
-:class:`painters.brushes.MultiBrushPainter` of K brushes, each group of each tile is painted K
-times from the same start, once with every brush's painter, and keeps the brush whose canvas is
-closer to the target (:func:`pick_brush`): a greedy choice per group, so the painting is never
-worse than painting that group with either brush alone on the same canvas. A relaxed choice
-(softmax weights over the brushes, made hard at the end) from a random start was measured worse
-than the dry brush alone (docs/BRUSHES.md). The joint refinement then moves all strokes with
-their brushes fixed (:class:`AssignedBrushes`), and the real-brush fit renders each stroke with
-its own MyPaint brush (:func:`agents.gradient.real_brush.mixed_alphas`).
+:class:`painters.brushes.MultiBrushPainter` of K brushes every stroke of a group starts with
+the first brush (:class:`AssignedBrushes`) and is optimised exactly as with one brush, the same
+steps; every :data:`REASSIGN_EVERY` steps, until :data:`REASSIGN_UNTIL` of them, each stroke is
+moved to the brush that lowers the loss most with the others as they are (:func:`swap_losses`:
+exact, in closed form, each brush in its best colour), moves whose footprints overlap one
+already made waiting for the next check (:func:`reassign`). The joint refinement of all strokes
+does the same, and the real-brush fit renders each stroke with its own MyPaint brush
+(:func:`agents.gradient.real_brush.mixed_alphas`). Why not painting each group once per brush
+and keeping the better, or a relaxed (softmax) choice: see docs/BRUSHES.md.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -47,13 +46,6 @@ class AssignedBrushes(nn.Module):
         if len(actions) != len(self.index):
             raise ValueError(f"{len(actions)} strokes for {len(self.index)} assigned brushes")
         return self.painter(actions, self.index)
-
-
-def pick_brush(
-    losses: Sequence[torch.Tensor],
-) -> torch.Tensor:
-    """Per batch item, the index of the brush with the lowest loss (ties: the first)."""
-    return torch.stack([loss.detach().reshape(-1) for loss in losses], 1).argmin(1)
 
 
 def _layers(base: torch.Tensor, alpha: torch.Tensor, colour: torch.Tensor):

@@ -144,9 +144,9 @@ def optimise_strokes(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Paint a batch of 64 px targets: returns (actions (B, N, 12) in [0, 1], canvas (B, 3, H, W)).
 
-    With a :class:`painters.brushes.MultiBrushPainter` of several brushes each group of each
-    item is painted with every brush and keeps the better (:mod:`agents.gradient.multibrush`);
-    ``real_alphas`` then takes ``(actions, brush_index)`` (see
+    With a :class:`painters.brushes.MultiBrushPainter` of several brushes the strokes move to
+    the brush that lowers the loss while they are optimised, in as many steps as with one brush
+    (:mod:`agents.gradient.multibrush`); ``real_alphas`` then takes ``(actions, brush_index)`` (see
     :func:`agents.gradient.real_brush.mixed_alphas`) and ``brush_out`` (a list) receives the
     brush indices (B, N) (one brush: all zeros).
 
