@@ -64,11 +64,14 @@ def paint(photo: Path, brushes: str, out: Path, strokes: int, seed: int, extra: 
     return time.perf_counter() - t0
 
 
-def measure(photo: Path, base: Path, strokes: int, seed: int, extra: list[str]) -> dict:
+def measure(
+    photo: Path, base: Path, strokes: int, seed: int, extra: list[str], reuse: bool = False
+) -> dict:
     row: dict = {"photo": photo.name}
     for key, brushes in RUNS.items():
         out = base / photo.stem / key
-        row[f"{key}_s"] = paint(photo, brushes, out, strokes, seed, extra)
+        done = reuse and key != "both" and (out / "painting_real.png").exists()
+        row[f"{key}_s"] = 0.0 if done else paint(photo, brushes, out, strokes, seed, extra)
         png = np.asarray(Image.open(out / "painting.png").convert("RGB"))
         h, w = png.shape[:2]
         target = target_at(photo, w, h)
@@ -80,15 +83,15 @@ def measure(photo: Path, base: Path, strokes: int, seed: int, extra: list[str]) 
             doc = json.loads((out / "strokes.json").read_text())
             names = [s.get("brush") for s in doc["strokes"]]
             row["all_named"] = all(isinstance(n, str) for n in names)
-            row["pen"] = sum(n == "classic/pen" for n in names)
-            row["dry_n"] = sum(n == "classic/dry_brush" for n in names)
+            row["n_pen"] = sum(n == "classic/pen" for n in names)
+            row["n_dry"] = sum(n == "classic/dry_brush" for n in names)
     row["ratio"] = row["both"] / min(row["dry"], row["pen"])
     row["real_ratio"] = row["both_real"] / row["both"]
     row["ok"] = (
         row["ratio"] <= 0.9
         and row["all_named"]
-        and row["pen"] > 0
-        and row["dry_n"] > 0
+        and row["n_pen"] > 0
+        and row["n_dry"] > 0
         and row["real_ratio"] <= 1.3
     )
     return row
@@ -104,6 +107,11 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="same seed -> same numbers")
     p.add_argument("--jobs", type=int, default=1, help="photos painted at once")
     p.add_argument("--keep", default=None, help="keep the outputs in this folder")
+    p.add_argument(
+        "--reuse-single",
+        action="store_true",
+        help="reuse the single-brush paintings already in --keep (the mixed one is always redone)",
+    )
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more neural-paint args")
     args = p.parse_args()
     if args.images:
@@ -120,10 +128,13 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---|---|")
     rows = []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        for r in pool.map(lambda f: measure(f, base, args.strokes, args.seed, args.extra), photos):
+        for r in pool.map(
+            lambda f: measure(f, base, args.strokes, args.seed, args.extra, args.reuse_single),
+            photos,
+        ):
             rows.append(r)
             print(f"| {r['photo'][:40]} | {r['dry']:.5f} | {r['pen']:.5f} | {r['both']:.5f} "
-                  f"| {r['ratio']:.3f} | {r['real_ratio']:.2f} | {r['pen']}/{r['pen'] + r['dry_n']} "
+                  f"| {r['ratio']:.3f} | {r['real_ratio']:.2f} | {r['n_pen']}/{r['n_pen'] + r['n_dry']} "
                   f"| {r['dry_s']:.0f}/{r['pen_s']:.0f}/{r['both_s']:.0f} | {'yes' if r['ok'] else 'no'} |",
                   flush=True)  # fmt: skip
     ratios = np.array([r["ratio"] for r in rows])
@@ -132,7 +143,7 @@ def main() -> None:
         f"\nboth ÷ better single: mean {ratios.mean():.3f}, max {ratios.max():.3f}, "
         f"≤ 0.9 on {int((ratios <= 0.9).sum())}/{len(rows)}; real ÷ neural: mean "
         f"{reals.mean():.2f}, max {reals.max():.2f}; both brushes used on "
-        f"{sum(r['pen'] > 0 and r['dry_n'] > 0 for r in rows)}/{len(rows)}; all targets met on "
+        f"{sum(r['n_pen'] > 0 and r['n_dry'] > 0 for r in rows)}/{len(rows)}; all targets met on "
         f"{sum(r['ok'] for r in rows)}/{len(rows)}"
     )
 

@@ -156,3 +156,14 @@ def test_cli_bad_brushes_exit_2_before_painting(tmp_path, capsys, extra, says):
     err = capsys.readouterr().err.strip()
     assert "error:" in err and says in err and "\n" not in err
     assert not out.exists()
+
+
+def test_fit_scale_follows_the_render_size_within_a_memory_cap():
+    from argparse import Namespace
+
+    from agents.cli.paint import fit_scale
+
+    assert fit_scale(Namespace(render_size=512, strokes=200), 64, 64) == 8
+    assert fit_scale(Namespace(render_size=512, strokes=200), 96, 64) == 5
+    assert fit_scale(Namespace(render_size=64, strokes=200), 64, 64) == 1
+    assert fit_scale(Namespace(render_size=4096, strokes=4000), 128, 128) == 1
