@@ -126,7 +126,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--brushes",
         default=None,
         help="comma-separated brushes with bundled painters, e.g. classic/dry_brush,classic/pen: "
-        "every stroke carries its brush and gradient painting picks it group by group (one "
+        "every stroke carries its brush and gradient painting picks it stroke by stroke (one "
         "brush: paint with that brush's painter and re-render with it)",
     )
     p.add_argument(
@@ -319,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             strokes=args.strokes, groups=args.groups, steps=args.steps, loss=args.loss,
             seed=args.seed, min_size=lo, max_size=hi, brush=args.brush,
             palette=None if palette is None else tuple(map(tuple, palette)),
+            finish_scale=fit_scale(args, width, height) if hasattr(painter, "brushes") else 1,
         )  # fmt: skip
         if args.method == "agent" and (palette is not None or lo > 0.0 or hi < 1.0):
             raise ValueError(
@@ -450,6 +451,16 @@ def load_brush_painter(args: argparse.Namespace, device: torch.device) -> torch.
             f"--brushes {args.brushes}"
         )
     return load_painters(names, device)
+
+
+def fit_scale(args: argparse.Namespace, width: int, height: int) -> int:
+    """The multiple of the painting's size at which the real-brush fit of a painting of
+    several brushes renders its strokes: that of painting_real.png (the pen's crisp edges fall
+    differently at 512 px than at 64 px, docs/BRUSHES.md), capped so that the fit's coverage
+    maps stay near 256 MB."""
+    k = max(1, args.render_size // max(width, height))
+    cap = max(1, int((64_000_000 / max(1, args.strokes)) ** 0.5) // 64)
+    return min(k, cap)
 
 
 def _check_brush(brush: str) -> None:

@@ -10,7 +10,13 @@ import torch
 
 from agents.gradient.config import TILE, Callback, GradientConfig, Loss, RealAlphas
 from agents.gradient.losses import make_loss
-from agents.gradient.multibrush import AssignedBrushes, is_multi, pick_brush
+from agents.gradient.multibrush import (
+    REASSIGN_EVERY,
+    REASSIGN_UNTIL,
+    AssignedBrushes,
+    Reassigner,
+    is_multi,
+)
 from agents.gradient.parametrisation import StrokeParams, _logit, init_actions
 from painters import actions as A
 from painters.compositing import coverage_weights
@@ -78,6 +84,7 @@ def _optimise(
     *,
     params: StrokeParams,
     mask: torch.Tensor | None = None,
+    hook=None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Adam with a cosine schedule (lr → lr/10) on the parameters ``logits`` (see
     :class:`StrokeParams`); returns (parameters, canvas).
@@ -85,6 +92,8 @@ def _optimise(
     With ``real_alphas`` (actions (B, n, 12) → real brush coverage (B, n, H, W)), the loss adds
     ``real_weight`` × the loss of the real-brush proxy canvas, re-rendered every
     ``refresh_every`` steps: the optimiser then paints for the real brush, texture included.
+    ``hook(step, logits)``, if given, runs before each step and may change the parameters in
+    place (e.g. :class:`agents.gradient.multibrush.Reassigner`).
     """
     logits = logits.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([logits], lr=lr)
@@ -92,6 +101,8 @@ def _optimise(
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = cosine_lr(lr, step, max(1, steps))
+        if hook is not None:
+            hook(step, logits)
         if real_alphas is not None and step % refresh_every == 0:
             with torch.no_grad():
                 acts = params.decode(logits)
@@ -133,9 +144,9 @@ def optimise_strokes(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Paint a batch of 64 px targets: returns (actions (B, N, 12) in [0, 1], canvas (B, 3, H, W)).
 
-    With a :class:`painters.brushes.MultiBrushPainter` of several brushes each group of each
-    item is painted with every brush and keeps the better (:mod:`agents.gradient.multibrush`);
-    ``real_alphas`` then takes ``(actions, brush_index)`` (see
+    With a :class:`painters.brushes.MultiBrushPainter` of several brushes the strokes move to
+    the brush that lowers the loss while they are optimised, in as many steps as with one brush
+    (:mod:`agents.gradient.multibrush`); ``real_alphas`` then takes ``(actions, brush_index)`` (see
     :func:`agents.gradient.real_brush.mixed_alphas`) and ``brush_out`` (a list) receives the
     brush indices (B, N) (one brush: all zeros).
 
@@ -184,38 +195,46 @@ def optimise_strokes(
         init = (init_fn or init_actions)(canvas.cpu(), targets.cpu(), n, size, gen).to(dev)
         info = {"stage": "group", "group": g, "groups": len(sizes)}
         m = None if mask is None else mask[:, first : first + n]
-        tries = []  # (logits, canvas) per brush, each from the same start
-        for k, p in enumerate(painter.painters if multi else [painter]):
-            tries.append(_optimise(
-                p, canvas, targets, params.encode(init), loss_fn, steps, cfg.lr, callback,
-                {**info, "brush": k}, cfg.snapshot_every, params=params, mask=m,
-            ))  # fmt: skip
-        pick = torch.zeros(len(targets), dtype=torch.long, device=dev)
-        if multi:
-            with torch.no_grad():
-                pick = pick_brush([loss_fn(c, targets) for _, c in tries]).to(dev)
-        logits = torch.stack([t[0] for t in tries])[pick, torch.arange(len(targets))]
-        new_canvas = torch.stack([t[1] for t in tries])[pick, torch.arange(len(targets))]
+        if multi:  # every stroke starts with the first brush and moves when another is better
+            painter_g = assigned = AssignedBrushes(
+                painter, torch.zeros(len(targets), n, dtype=torch.long, device=dev)
+            )
+            hook = Reassigner(assigned, params, canvas, targets, m, REASSIGN_EVERY,
+                              int(steps * REASSIGN_UNTIL))  # fmt: skip
+        else:
+            painter_g, hook = painter, None
+        logits, canvas = _optimise(
+            painter_g, canvas, targets, params.encode(init), loss_fn, steps, cfg.lr, callback,
+            info, cfg.snapshot_every, params=params, mask=m, hook=hook,
+        )  # fmt: skip
         all_logits.append(logits)
-        all_brushes.append(pick[:, None].expand(-1, n))
-        canvas = new_canvas
+        if multi:
+            all_brushes.append(assigned.index.view(len(targets), n).clone())
+        else:
+            all_brushes.append(torch.zeros(len(targets), n, dtype=torch.long, device=dev))
         first += n
     logits = torch.cat(all_logits, 1)
     brush_index = torch.cat(all_brushes, 1)
     if brush_out is not None:
         brush_out.append(brush_index)
-    if multi:  # the refinement moves every stroke with its brush fixed
-        painter = AssignedBrushes(painter, brush_index)
+    base = backgrounds.detach()
+    hook = None
+    if multi:  # the refinement moves every stroke, and its brush while it pays
+        painter = assigned = AssignedBrushes(painter, brush_index)
+        hook = Reassigner(assigned, params, base, targets, mask, REASSIGN_EVERY,
+                          int(cfg.refine() * REASSIGN_UNTIL))  # fmt: skip
         if real_alphas is not None:
             mixed = real_alphas
-            real_alphas = lambda acts: mixed(acts, brush_index)  # noqa: E731
-    base = backgrounds.detach()
+            real_alphas = lambda acts: mixed(acts, assigned.index.view(acts.shape[:2]))  # noqa: E731
     if cfg.refine() > 0:
         info = {"stage": "refine", "group": len(sizes), "groups": len(sizes)}
         logits, canvas = _optimise(
             painter, base, targets, logits, loss_fn, cfg.refine(), cfg.lr * 0.2, callback,
             info, cfg.snapshot_every, real_alphas, cfg.real_weight, params=params, mask=mask,
+            hook=hook,
         )  # fmt: skip
+    if multi and brush_out is not None:
+        brush_out[0].copy_(assigned.index.view(brush_index.shape))
     if palette is not None:
         # snap every stroke to its strongest palette colour, then let the geometry adapt
         fixed = StrokeParams(cfg, colours=params.snap(logits))

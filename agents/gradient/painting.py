@@ -53,8 +53,8 @@ def paint_images(
     fits the real brush's texture for re-renders with that seed (see :func:`mypaint_alphas`).
     ``init_fn``: proposes each group's initial strokes instead of :func:`init_actions` (same
     arguments), e.g. a trained agent's (:func:`agents.painting.agent_init_fn`).
-    A :class:`painters.brushes.MultiBrushPainter` of several brushes paints each group with the
-    brush that fits it better (:mod:`agents.gradient.multibrush`); every stroke of the
+    A :class:`painters.brushes.MultiBrushPainter` of several brushes gives each stroke the
+    brush that lowers the loss (:mod:`agents.gradient.multibrush`); every stroke of the
     paintings then carries its brush (``Painting.stroke_brushes``).
     """
     cfg = config or GradientConfig()
@@ -77,7 +77,7 @@ def paint_images(
     gen = torch.Generator().manual_seed(cfg.seed)
     passes = plan_passes(cfg, w, h)
     multi = is_multi(painter)
-    planned = total_steps(cfg, w, h, len(painter) if multi else 1)
+    planned = total_steps(cfg, w, h)  # as many steps with several brushes as with one
     local: list[list[np.ndarray]] = [[] for _ in targets]
     wins: list[list[np.ndarray]] = [[] for _ in targets]
     picks: list[list[np.ndarray]] = [[] for _ in targets]
