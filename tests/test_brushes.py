@@ -109,7 +109,7 @@ def test_multi_brush_painter_routes_each_stroke_and_is_differentiable() -> None:
     with torch.no_grad():
         dry, pen = mb.painters[0](a), mb.painters[1](a)
     want = torch.where(idx[:, None, None, None] == 1, pen, dry)
-    assert torch.allclose(out, want)
+    assert torch.allclose(out, want, rtol=0, atol=1e-5)  # grad and no-grad paths agree to 1e-5
     out[:, 3].sum().backward()
     assert a.grad is not None and a.grad.abs().sum() > 0
     # a one-hot relaxed choice draws the same strokes as the hard one

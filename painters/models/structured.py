@@ -30,6 +30,9 @@ PRESSURE_SCALE = 0.8
 #: in the normal range; it changes a stroke's alpha by less than 1e-9 and made the painter's
 #: forward about 3x faster.
 EXP_FLOOR = -30.0
+#: log2(e), and EXP_FLOOR in base 2: the no-gradient path computes exp(x) as exp2(x · log2 e).
+LOG2E = 1.4426950408889634
+EXP2_FLOOR = EXP_FLOOR * LOG2E
 
 
 def geometry_basis(t: torch.Tensor) -> torch.Tensor:
@@ -360,11 +363,13 @@ class StructuredPainter(NeuralPainter):
         b, k, c, s = xy.shape[0], self.dabs, self.channels, self.size
         # x Gaussians laid out (K, S) and y Gaussians (S, K): the product needs no transpose
         gx = (self.pix - xy[:, None, 0, :, None]).square_()  # (B, 1, K, S)
-        gx = (gx * neg_inv[..., None]).clamp_(EXP_FLOOR).exp_()  # (B, C, K, S)
+        # exp(x) as exp2(x · log2 e): torch's CPU exp2 is several times cheaper per element
+        gx = (gx * (neg_inv * LOG2E)[..., None]).clamp_(EXP2_FLOOR).exp2_()  # (B, C, K, S)
         gy = (self.pix[:, None] - xy[:, None, 1, None, :]).square_()  # (B, 1, S, K)
-        gy = (gy * neg_inv[:, :, None, :]).clamp_(EXP_FLOOR).exp_().mul_(amount[:, :, None, :])
+        gy = (gy * (neg_inv * LOG2E)[:, :, None, :]).clamp_(EXP2_FLOOR).exp2_()
+        gy.mul_((amount * LOG2E)[:, :, None, :])
         d = torch.matmul(gy.view(b * c, s, k), gx.view(b * c, k, s))
-        keep = d.view(b, c, s, s).clamp_(EXP_FLOOR).exp_()  # exp(−density) = 1 − coverage
+        keep = d.view(b, c, s, s).clamp_(EXP2_FLOOR).exp2_()  # exp(−density) = 1 − coverage
         if self.head1 is not None:
             cover = keep.neg_().add_(1.0).view(b, c, s * s)
             out.copy_(self._head(cover).view(b, s, s))
