@@ -217,8 +217,9 @@ DDP_HELPER = textwrap.dedent(
     import sys, torch
     torch.set_num_threads(1)
     sys.path.insert(0, {tests!r})
+    from conftest import tiny_config
     from test_train_painter import DiscStrokes
-        from painters.training import TrainConfig, train
+    from painters.training import TrainConfig, train
     out = sys.argv[1]
     s = train(TrainConfig(kind="gan", out=out, steps=3, batch_size=4, device="cpu",
               eval_every=0, tensorboard=None, progress=False, eval_strokes=8,
