@@ -52,34 +52,20 @@ def quantized(alpha: torch.Tensor) -> torch.Tensor:
     return alpha + ((alpha * 255).round() / 255 - alpha).detach()
 
 
-class HighpassCritic(nn.Module):
+class HighpassCritic(GlobalCritic):
     """Whole-stroke critic built like the strict two-sample test's classifier
-    (:func:`painters.evaluation.two_sample_accuracy`): alpha rounded to 8 bits, its Laplacian
-    and its 3×3 high-pass, plus the structured alpha as the condition; convolutions down to 1/8
-    of the tile, features pooled by mean and max, one score per stroke. :meth:`features` gives
-    the pooled features, which the generator's feature-matching term compares.
+    (:func:`painters.evaluation.two_sample_accuracy`): :class:`GlobalCritic`'s network on alpha
+    rounded to 8 bits, its Laplacian and its 3×3 high-pass, plus the structured alpha as the
+    condition. :meth:`features` gives the pooled features, which the generator's
+    feature-matching term compares.
     """
 
     def __init__(self, channels: int = 16) -> None:
-        super().__init__()
-        from torch.nn.utils.parametrizations import spectral_norm
+        super().__init__(channels, inputs=4)
 
-        c = channels
-        self.net = nn.Sequential(
-            spectral_norm(nn.Conv2d(4, c, 4, 2, 1)), nn.LeakyReLU(0.2),  # 32
-            spectral_norm(nn.Conv2d(c, 2 * c, 3, 2, 1)), nn.LeakyReLU(0.2),  # 16
-            spectral_norm(nn.Conv2d(2 * c, 4 * c, 3, 2, 1)), nn.LeakyReLU(0.2),  # 8
-        )  # fmt: skip
-        self.fc = spectral_norm(nn.Linear(8 * c, 1))
-
-    def features(self, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        """Pooled features (B, 8 × channels): mean and max over the tile."""
+    def planes(self, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         a = quantized(alpha)
-        h = self.net(torch.cat([a, 4.0 * laplacian(a), 4.0 * highpass(a), base], 1))
-        return torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)
-
-    def forward(self, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(alpha, base))
+        return torch.cat([a, 4.0 * laplacian(a), 4.0 * highpass(a), base], 1)
 
 
 @register_painter

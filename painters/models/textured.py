@@ -392,21 +392,29 @@ class GlobalCritic(nn.Module):
     stroke (how much of it is faint, its sharpest speckle) that a PatchGAN's local scores miss.
     """
 
-    def __init__(self, channels: int = 16) -> None:
+    def __init__(self, channels: int = 16, inputs: int = 3) -> None:
         super().__init__()
         from torch.nn.utils.parametrizations import spectral_norm
 
         c = channels
         self.net = nn.Sequential(
-            spectral_norm(nn.Conv2d(3, c, 4, 2, 1)), nn.LeakyReLU(0.2),  # 32
+            spectral_norm(nn.Conv2d(inputs, c, 4, 2, 1)), nn.LeakyReLU(0.2),  # 32
             spectral_norm(nn.Conv2d(c, 2 * c, 3, 2, 1)), nn.LeakyReLU(0.2),  # 16
             spectral_norm(nn.Conv2d(2 * c, 4 * c, 3, 2, 1)), nn.LeakyReLU(0.2),  # 8
         )  # fmt: skip
         self.fc = spectral_norm(nn.Linear(8 * c, 1))
 
+    def planes(self, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """The critic's input planes: alpha, its Laplacian and the structured alpha."""
+        return torch.cat([alpha, 4.0 * laplacian(alpha), base], 1)
+
+    def features(self, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """Pooled features (B, 8 × channels): mean and max over the tile."""
+        h = self.net(self.planes(alpha, base))
+        return torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)
+
     def forward(self, alpha: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-        h = self.net(torch.cat([alpha, 4.0 * laplacian(alpha), base], 1))
-        return self.fc(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1))
+        return self.fc(self.features(alpha, base))
 
 
 def alpha_histogram(alpha: torch.Tensor, bins: int = 10) -> torch.Tensor:
