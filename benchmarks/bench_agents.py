@@ -7,9 +7,10 @@
 Each photo is the target of one ``Painting-v0(target=photo, **model.env_kwargs, max_strokes=N)``
 episode (its centred square resized to the agent's canvas, as the env prepares a single target:
 :func:`painters.images.prepare_target`); the agent acts with
-``model.predict(obs, deterministic=True)``. Baselines on the 64 px target: white canvas, mean
-colour, 8×8 and 16×16 flat grids, and optionally gradient painting with the same strokes at 64
-px. Prints a markdown table: mean MSE (pixels in [0, 1]) and its ratio to the 8×8 grid. Agents
+``model.predict(obs, deterministic=True)``, so a planning agent (``plan_steps > 0``) plans as
+loaded; ``--actor-only`` adds a row for its actor alone. Baselines on the 64 px target: white
+canvas, mean colour, 8×8 and 16×16 flat grids, and optionally gradient painting with the same
+strokes at 64 px. Prints a markdown table: mean MSE (pixels in [0, 1]) and its ratio to the 8×8 grid. Agents
 whose canvas is not 64 px are scored at their own size against their own target.
 """
 
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--images", default=str(DEFAULT_IMAGES), help="folder of photos")
     p.add_argument("--strokes", type=int, default=64, help="strokes per episode")
     p.add_argument("--gradient", action="store_true", help="add gradient painting (64 px)")
+    p.add_argument("--actor-only", action="store_true",
+                   help="also score planning agents (plan_steps > 0) with their actor alone")  # fmt: skip
     p.add_argument("--limit", type=int, default=0, help="use only the first N photos (0: all)")
     p.add_argument("--seed", type=int, default=0, help="same seed -> same numbers")
     p.add_argument("--json", default=None, help="also write the results here")
@@ -122,11 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, ValueError, OSError) as e:
             print(f"bench_agents.py: skipping agent {name}: {e}", file=sys.stderr)
             continue
-        vals, size, t0 = [], 64, time.perf_counter()
-        for ph in photos:
-            m, size = run_agent(model, ph, a.strokes, a.seed)
-            vals.append(m)
-        add(f"agent {name} ({a.strokes} strokes)", vals, time.perf_counter() - t0, size)
+        plans = getattr(model, "plan_steps", 0)
+        variants = [plans, 0] if a.actor_only and plans else [plans]
+        for steps in variants:
+            if plans:
+                model.plan_steps = steps
+            how = f", planning {steps} steps" if steps else (", actor alone" if plans else "")
+            vals, size, t0 = [], 64, time.perf_counter()
+            for ph in photos:
+                m, size = run_agent(model, ph, a.strokes, a.seed)
+                vals.append(m)
+            label = f"agent {name} ({a.strokes} strokes{how})"
+            add(label, vals, time.perf_counter() - t0, size)
     grid = rows["8×8 grid"]["mse"]
     print(f"{len(files)} photos from {a.images}, MSE on [0, 1] pixels, 64 px unless noted\n")
     print("| method | mean MSE | vs 8×8 grid | s / image |")

@@ -108,6 +108,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="default",
         help="agent of --method agent / agent+gradient: a bundled name or a training folder",
     )
+    p.add_argument(
+        "--plan-steps",
+        type=int,
+        default=0,
+        help="--method agent: Adam steps through the painter that refine each agent step's "
+        "strokes before they are painted (the agent's planning; 0: the actor's strokes as "
+        "they are, the fast default; about 30 gives a much closer painting at many times the "
+        "time)",
+    )
     p.add_argument("--size", type=int, default=64, help="tile side in px (the painter's)")
     p.add_argument(
         "--grid",
@@ -297,6 +306,11 @@ def main(argv: list[str] | None = None) -> int:
             from agents.rl.loading import load_agent
 
             model = load_agent(args.agent, device="cpu")
+            if args.plan_steps and not hasattr(model, "plan_steps"):
+                raise ValueError(
+                    f"--plan-steps needs a through-painter agent (such as the default), not "
+                    f"{args.agent!r}: drop --plan-steps"
+                )
         perceptual = None
         if "perceptual" in args.loss:
             from agents.gradient.perceptual import PerceptualLoss
@@ -321,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
             palette=None if palette is None else tuple(map(tuple, palette)),
             finish_scale=fit_scale(args, width, height) if hasattr(painter, "brushes") else 1,
         )  # fmt: skip
+        if args.plan_steps and args.method != "agent":
+            raise ValueError("--plan-steps is for --method agent; drop it or use --method agent")
+        if args.plan_steps < 0:
+            raise ValueError(f"--plan-steps must be >= 0, got {args.plan_steps}")
         if args.method == "agent" and (palette is not None or lo > 0.0 or hi < 1.0):
             raise ValueError(
                 "--palette and --min/--max-stroke-size need gradient descent; use "
@@ -370,7 +388,8 @@ def _paint_and_write(
     t0 = time.perf_counter()
     real_seed = None if args.no_real_fit else args.seed
     painting = paint(args.method, image, target, painter, model, cfg, loss_fn, real_seed,
-                     on_step, grid=args.grid, device=painter_device(painter), seed=args.seed)  # fmt: skip
+                     on_step, grid=args.grid, device=painter_device(painter), seed=args.seed,
+                     plan_steps=args.plan_steps)  # fmt: skip
     seconds = time.perf_counter() - t0
     mse = float(np.mean((painting.canvas / 255.0 - target / 255.0) ** 2))
     notes = write_outputs(tmp, painting, painter, snapshots, args, palette, progress)
@@ -396,7 +415,7 @@ def painter_device(painter: torch.nn.Module) -> torch.device:
 
 
 def paint(method, image, target, painter, model, cfg, loss_fn, real_seed, callback, *,
-          grid: int = 1, device="cpu", seed: int = 0):  # fmt: skip
+          grid: int = 1, device="cpu", seed: int = 0, plan_steps: int = 0):  # fmt: skip
     """One painting of ``target`` (``image`` resized to the working canvas) by ``method``:
     ``gradient`` (:func:`agents.gradient.paint_images`), ``agent`` or ``agent+gradient``
     (:mod:`agents.painting`, which needs the SB3 ``model``)."""
@@ -413,7 +432,8 @@ def paint(method, image, target, painter, model, cfg, loss_fn, real_seed, callba
     if method == "agent":
         return agent_painting.paint_with_agent(image, model, cfg.strokes, grid=grid,
                                                painter=painter, device=device, seed=seed,
-                                               callback=callback)  # fmt: skip
+                                               callback=callback,
+                                               plan_steps=plan_steps)  # fmt: skip
     return agent_painting.paint_with_agent_and_gradient(
         image, model, cfg.strokes, grid=grid, config=cfg, painter=painter, device=device,
         loss_fn=loss_fn, real_seed=real_seed, callback=callback,

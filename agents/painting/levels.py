@@ -42,13 +42,27 @@ class AgentView:
     """How an SB3 painting agent sees and acts: its canvas size, strokes per step, episode
     length and observation layout, read from ``model.env_kwargs`` and
     ``model.observation_space`` (so any ``Painting-v0`` agent works, Dict or compact obs,
-    channel-first or channel-last, any ``strokes_per_step`` and ``max_strokes``)."""
+    channel-first or channel-last, any ``strokes_per_step`` and ``max_strokes``). A planning
+    agent acts with ``plan_steps`` planning steps (default 0: its actor alone, whatever its
+    own ``plan_steps``), so paintings of thousands of strokes stay fast unless asked."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, plan_steps: int = 0) -> None:
         kw = dict(getattr(model, "env_kwargs", None) or {})
         if not hasattr(model, "predict") or not hasattr(model, "observation_space"):
             raise ValueError("model must be an SB3 model from agents.load_agent (with .predict)")
+        if int(plan_steps) < 0:
+            raise ValueError(f"plan_steps must be >= 0, got {plan_steps}")
+        #: planning steps per agent step (a ``ThroughPainter``'s ``predict(plan_steps=...)``);
+        #: ``None`` for agents that cannot plan
+        self.plan_steps: int | None = int(plan_steps) if hasattr(model, "plan_steps") else None
+        if plan_steps and self.plan_steps is None:
+            raise ValueError(
+                f"planning needs a through-painter agent (such as the default), this one is "
+                f"{type(model).__name__}: use plan_steps=0"
+            )
         self.model = model
+        #: the actor's own action, however the agent plans by default
+        self._bare = {} if self.plan_steps is None else {"plan_steps": 0}
         self.k = int(kw.get("strokes_per_step", 1))
         max_strokes = kw.get("max_strokes")
         if max_strokes is None:  # the env's default: 50 rounded up to a multiple of k
@@ -88,10 +102,17 @@ class AgentView:
             channel_first=self.channel_first,
         )
 
-    def act(self, obs) -> np.ndarray:
+    def act(self, obs, strokes: np.ndarray | None = None) -> np.ndarray:
         """Deterministic actions for a batch: stroke actions (B, k, 12) in [0, 1], fractions
-        of the agent's canvas."""
-        action, _ = self.model.predict(obs, deterministic=True)
+        of the agent's canvas; ``strokes`` (B,): how many of each row's strokes will be painted
+        (what a planning agent plans for; default all)."""
+        action, _ = self.model.predict(obs, deterministic=True, **self._bare)
+        if self.plan_steps:
+            counts = np.full(len(action), self.k) if strokes is None else np.asarray(strokes)
+            for n in np.unique(counts):  # rows that paint the same number of strokes
+                rows = np.flatnonzero(counts == n)
+                sub = {key: v[rows] for key, v in obs.items()} if self.dict_obs else obs[rows]
+                action[rows] = self.model.plan(sub, action[rows], self.plan_steps, int(n))
         action = np.asarray(action, np.float32).reshape(-1, A.ACTION_DIM * self.k)
         return A.from_env_action(action)
 
@@ -198,6 +219,7 @@ def paint_with_agent(
     seam_share: float | None = None,
     seam_steps: int = SEAM_STEPS,
     fit_colours: bool = True,
+    plan_steps: int = 0,
 ):
     """Paint ``image`` (uint8 (H, W, 3), any size and aspect ratio) with ``strokes`` strokes:
     the agent ``model`` paints the levels (:func:`paint_levels`, which documents the other
@@ -208,7 +230,8 @@ def paint_with_agent(
     least squares over the whole canvas (:func:`agents.painting.colours.fit_colours`, with a
     penalty on the error's jump across the tile boundaries where there are several tiles).
     ``callback`` also gets ``{"stage": "seams", "step", "steps", "loss"}`` events, then one
-    ``{"phase": "colours", "mse"}``. Same arguments, same painting."""
+    ``{"phase": "colours", "mse"}``. ``plan_steps`` > 0 lets a planning agent refine each
+    step's strokes through the painter (:func:`paint_levels`). Same arguments, same painting."""
     from agents.gradient import canvas_size
     from agents.gradient.seams import paint_seams, seam_strokes
 
@@ -220,7 +243,7 @@ def paint_with_agent(
         n_seam = seam_strokes(int(strokes), share, w, h)
     painting, canvas = _paint_levels(
         image, model, int(strokes) - n_seam, size, grid=grid, levels=levels, shares=shares,
-        painter=painter, device=device, seed=seed, callback=callback,
+        painter=painter, device=device, seed=seed, callback=callback, plan_steps=plan_steps,
     )  # fmt: skip
     from painters.images import prepare_target
     from painters.loading import load_painter, resolve_device
@@ -261,6 +284,7 @@ def _paint_levels(
     device: str | torch.device = "cpu",
     seed: int = 0,
     callback: Callback | None = None,
+    plan_steps: int = 0,
 ):
     """(painting, float canvas (3, H, W)): paint ``image`` (uint8 (H, W, 3), any size and aspect
     ratio) with ``strokes`` strokes of the agent ``model`` (from :func:`agents.load_agent`); returns an
@@ -283,6 +307,8 @@ def _paint_levels(
             (``"canvas"``, (1, 3, H, W), valid during the call: the frames of an animation)
             and, for progress bars (:mod:`agents.painting.progress`), ``{"phase": "agent", "total",
             "advance"}`` in strokes.
+        plan_steps: a planning agent's Adam steps through the painter per agent step
+            (:mod:`agents.rl.planning`; 0: the actor alone).
     """
     from agents.gradient import Painting, canvas_size, to_global
     from painters.images import prepare_target
@@ -297,7 +323,7 @@ def _paint_levels(
         )
     if int(strokes) < 1:
         raise ValueError(f"strokes must be at least 1, got {strokes}")
-    view = AgentView(model)
+    view = AgentView(model, plan_steps)
     if size is not None and int(size) != view.size:
         raise ValueError(
             f"this agent observes {view.size} px canvases, not size={size}; leave size unset"
@@ -341,10 +367,11 @@ def _paint_levels(
             )
             frac = np.array([_step_fraction(done[i], counts[i], view) for i in active], np.float32)
             obs = view.observe(_resize_tiles(crops, view.size), tgt_obs[active], frac)
-            acts = view.act(obs)  # (B, k, 12), tile fractions
+            keeps = [min(view.k, counts[i] - int(done[i])) for i in active]
+            acts = view.act(obs, np.array(keeps))  # (B, k, 12), tile fractions
             new_local, new_wins = [], []
             for j, i in enumerate(active):
-                keep = min(view.k, counts[i] - int(done[i]))
+                keep = keeps[j]
                 new_local.append(tile_to_window(acts[j, :keep], tiles[i], windows[i]))
                 new_wins += [windows[i]] * keep
                 done[i] += keep

@@ -91,6 +91,10 @@ class ThroughPainter(BaseAlgorithm):
             shuffling a photo's colour channels).
         image_interval: iterations between painting grids in the logger (0: never).
         amp: bfloat16 autocast for the rollout (mixed precision; CUDA or CPU).
+        plan_steps: :meth:`predict` refines each step's proposed strokes by this many Adam
+            steps through the painter before returning them (:mod:`agents.rl.planning`;
+            0: the actor's action as it is). Training rollouts always use the bare actor.
+        plan_lr: those steps' Adam rate.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
@@ -120,6 +124,8 @@ class ThroughPainter(BaseAlgorithm):
         permute_colours: float = 0.5,
         image_interval: int = 100,
         amp: bool = False,
+        plan_steps: int = 0,
+        plan_lr: float = 0.05,
         policy_kwargs: dict[str, Any] | None = None,
         tensorboard_log: str | None = None,
         verbose: int = 0,
@@ -168,6 +174,13 @@ class ThroughPainter(BaseAlgorithm):
         self.permute_colours = float(permute_colours)
         self.image_interval = int(image_interval)
         self.amp = bool(amp)
+        if int(plan_steps) < 0 or float(plan_lr) <= 0:
+            raise ValueError(
+                f"plan_steps must be >= 0 and plan_lr > 0, got {plan_steps} and {plan_lr}"
+            )
+        self.plan_steps = int(plan_steps)
+        self.plan_lr = float(plan_lr)
+        self._planner = None
         #: Each process's target-generator state at the last update (JSON in the saved zip).
         self.rng_states: list[dict[str, Any]] = []
         self._n_updates = 0
@@ -198,6 +211,7 @@ class ThroughPainter(BaseAlgorithm):
         return [
             *super()._excluded_save_params(),
             "_run",
+            "_planner",
             "_last_obs",
             "_last_episode_starts",
             "_last_original_obs",
@@ -214,6 +228,63 @@ class ThroughPainter(BaseAlgorithm):
     def set_env(self, env, force_reset: bool = True) -> None:
         super().set_env(env, force_reset=force_reset)
         self._run.env = None  # the painter and targets are read from the new env at learn()
+        self._planner = None
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+        plan_steps: int | None = None,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """The actor's action (the policy is deterministic), refined by ``plan_steps`` Adam
+        steps through the painter (default: the model's ``plan_steps``; 0: the actor's action
+        as it is) with :func:`agents.rl.planning.plan_actions`, which keeps whichever action
+        leaves the lower env distance, so planning never paints a worse step than the actor's."""
+        steps = self.plan_steps if plan_steps is None else int(plan_steps)
+        action, state = super().predict(observation, state, episode_start, deterministic)
+        if steps <= 0:
+            return action, state
+        return self.plan(observation, action, steps), state
+
+    def plan(
+        self,
+        observation: dict[str, np.ndarray],
+        action: np.ndarray,
+        steps: int | None = None,
+        strokes: int | None = None,
+    ) -> np.ndarray:
+        """``action`` for ``observation`` refined by ``steps`` (default ``plan_steps``) Adam
+        steps through the painter; ``strokes``: only each step's first strokes will be painted
+        (:func:`agents.rl.planning.plan_actions`)."""
+        from agents.rl.planning import plan_actions
+
+        steps = self.plan_steps if steps is None else int(steps)
+        obs, _ = self.policy.obs_to_tensor(observation)
+        canvas, target = obs["canvas"].float() / 255.0, obs["target"].float() / 255.0
+        proposal = torch.as_tensor(action, device=self.device).reshape(len(canvas), -1)
+        planned = plan_actions(
+            self._planning_model(), canvas, target, proposal, steps, self.plan_lr, strokes
+        )
+        return planned.cpu().numpy().reshape(action.shape).astype(action.dtype)
+
+    def _planning_model(self):
+        """The env's stroke source and distance for planning: from the env, or rebuilt from
+        ``env_kwargs`` for a loaded agent without one (cached until :meth:`set_env`)."""
+        from agents.rl.planning import PlanningModel
+
+        if self._planner is None:
+            if self.env is not None:
+                self._planner = PlanningModel.from_core(self.env.get_attr("core")[0])
+            elif getattr(self, "env_kwargs", None) is not None:
+                self._planner = PlanningModel.from_env_kwargs(self.env_kwargs, self.device)
+            else:
+                raise ValueError(
+                    "planning needs the painter: call set_env(Painting-v0 env) first, or set "
+                    "model.plan_steps = 0"
+                )
+        return self._planner
 
     def _painting(self) -> SimpleNamespace:
         """The env's painting rules (stroke source, distance, canvas, targets), read from its
