@@ -41,8 +41,8 @@ def test_assigned_brushes_draw_each_stroke_with_its_painter(mb):
     idx = torch.tensor([0, 1, 1, 0])
     out = AssignedBrushes(mb, idx)(acts)
     with torch.no_grad():
-        assert torch.allclose(out[1], mb.painters[1](acts[1:2])[0], atol=1e-6)
-        assert torch.allclose(out[0], mb.painters[0](acts[0:1])[0], atol=1e-6)
+        assert torch.allclose(out[1], mb.painters[1](acts[1:2])[0], atol=1e-4)
+        assert torch.allclose(out[0], mb.painters[0](acts[0:1])[0], atol=1e-4)
 
 
 def _mse_of(mb, acts, idx, base, target):
@@ -141,12 +141,35 @@ def test_cli_one_brush_paints_with_its_painter(tmp_path):
     assert np.abs(dry.astype(int) - png.astype(int)).max() > 10
 
 
+@needs_mypaint
+def test_cli_agent_proposes_and_gradient_picks_the_brushes(tmp_path):
+    out = tmp_path / "agent_mixed"
+    args = [str(SAMPLE), "--out", str(out), "--brushes", ",".join(BRUSHES), *FAST]
+    assert paint_main([*args, "--method", "agent+gradient"]) == 0
+    d = json.loads((out / "strokes.json").read_text())
+    assert len(d["strokes"]) == 6 and all(s["brush"] in BRUSHES for s in d["strokes"])
+
+
+def test_agent_and_gradient_with_several_brushes_chooses_per_stroke(mb):
+    from agents import load_agent
+    from agents.painting import paint_with_agent_and_gradient
+
+    image = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    cfg = GradientConfig(steps=10, groups=2, seed=0)
+    model = load_agent("default")
+    p = paint_with_agent_and_gradient(image, model, 24, config=cfg, painter=mb)
+    brushes = p.brush_list()
+    assert len(brushes) == 24 and set(brushes) <= set(BRUSHES)
+    with pytest.raises(ValueError, match="mode='init'"):
+        paint_with_agent_and_gradient(image, model, 8, config=cfg, painter=mb, mode="refine")
+
+
 @pytest.mark.parametrize(
     ("extra", "says"),
     [
         (["--brushes", "classic/nope"], "no bundled painter"),
         (["--brushes", "classic/pen,classic/pen"], "repeats"),
-        (["--brushes", ",".join(BRUSHES), "--method", "agent"], "--method gradient"),
+        (["--brushes", ",".join(BRUSHES), "--method", "agent"], "--method agent+gradient"),
         (["--brushes", "classic/pen", "--painter", "default2"], "not both"),
     ],
 )

@@ -465,9 +465,10 @@ def load_brush_painter(args: argparse.Namespace, device: torch.device) -> torch.
     if len(names) == 1:
         args.brush = names[0]
         return painters.load_painter(painter_name_for(names[0]), device)
-    if args.method != "gradient":
+    if args.method == "agent":
         raise ValueError(
-            f"--method {args.method} paints with one brush; use --method gradient to mix "
+            f"--method agent paints with one brush; use --method agent+gradient (the agent "
+            f"proposes, gradient descent picks each stroke's brush) or gradient to mix "
             f"--brushes {args.brushes}"
         )
     return load_painters(names, device)

@@ -86,7 +86,9 @@ def paint_with_agent_and_gradient(
     same ``Painting`` type as :func:`paint_with_agent` and :func:`agents.gradient.paint_images`.
 
     ``mode="auto"`` (default): ``"refine"`` for a painting of one 64 px tile, ``"init"`` for
-    several (refining every stroke of a big painting at once holds every stroke's full-canvas
+    several tiles or for a :class:`painters.brushes.MultiBrushPainter` of several brushes (the
+    agent proposes strokes with the first brush, the gradient painter moves each stroke to the
+    brush that lowers the loss most, :mod:`agents.gradient.multibrush`) (refining every stroke of a big painting at once holds every stroke's full-canvas
     layer: 7.5 GB and over 10 minutes for 2,000 strokes at 256 px; ``"init"`` costs what
     gradient painting costs, tile batch by tile batch, and hides tiles the same way).
     ``mode="refine"``: the agent paints (:func:`paint_with_agent`, ``levels`` and
@@ -128,8 +130,15 @@ def paint_with_agent_and_gradient(
     cfg = replace(config or GradientConfig(), strokes=int(strokes))
     width, height = canvas_size(img.shape[1], img.shape[0], grid)
     target = prepare_target(img, width, height)
+    several = len(getattr(painter, "brushes", ())) > 1
     if mode == "auto":
-        mode = "refine" if len(tile_windows(width, height)) == 1 else "init"
+        one_tile = len(tile_windows(width, height)) == 1
+        mode = "refine" if one_tile and not several else "init"
+    if mode == "refine" and several:
+        raise ValueError(
+            "mode='refine' keeps the agent's brush; with several brushes use mode='init', where "
+            "the gradient painter chooses each stroke's brush"
+        )
     if mode == "init":
         painting = paint_images(
             painter, [target], cfg, loss_fn=loss_fn, real_seed=real_seed, callback=callback,
