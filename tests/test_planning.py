@@ -135,3 +135,13 @@ def test_paint_with_agent_plans_only_when_asked(one_thread):
     assert target.shape == bare.canvas.shape and err(planned) < err(bare)
     with pytest.raises(ValueError, match="through-painter agent"):
         AgentView(load_agent("sac-model-free"), plan_steps=4)
+
+
+def test_auto_plan_steps_bound_the_planning_budget():
+    from agents.painting.defaults import PLAN_BUDGET, auto_plan_steps
+
+    model = load_agent("default")
+    assert auto_plan_steps(model, 64) == model.plan_steps == 32
+    assert auto_plan_steps(model, 256) == 32 and auto_plan_steps(model, 2000) == 4
+    assert auto_plan_steps(model, PLAN_BUDGET + 1) == 0
+    assert auto_plan_steps(load_agent("sac-model-free"), 64) == 0  # agents that do not plan

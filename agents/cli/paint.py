@@ -61,7 +61,7 @@ from agents.gradient import (
     size_for_fraction,
 )
 from agents.gradient.palette import parse_palette, to_hex
-from agents.painting.defaults import default_method
+from agents.painting.defaults import auto_plan_steps, default_method
 from agents.painting.outputs import gif_scale, write_painting_files
 from agents.painting.progress import Progress
 from painters.brushes import load_painters, painter_name_for
@@ -111,11 +111,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--plan-steps",
         type=int,
-        default=0,
+        default=None,
         help="--method agent: Adam steps through the painter that refine each agent step's "
         "strokes before they are painted (the agent's planning; 0: the actor's strokes as "
-        "they are, the fast default; about 30 gives a much closer painting at many times the "
-        "time)",
+        "they are; default: the agent's own, 32 for the default agent, cut to keep "
+        "strokes x steps <= 8192: 32 up to 256 strokes, 4 at 2000)",
     )
     p.add_argument("--size", type=int, default=64, help="tile side in px (the painter's)")
     p.add_argument(
@@ -311,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"--plan-steps needs a through-painter agent (such as the default), not "
                     f"{args.agent!r}: drop --plan-steps"
                 )
+            if args.method != "agent":
+                args.plan_steps = 0  # agent+gradient: gradient descent refines the strokes
+            elif args.plan_steps is None:
+                args.plan_steps = auto_plan_steps(model, args.strokes)
         perceptual = None
         if "perceptual" in args.loss:
             from agents.gradient.perceptual import PerceptualLoss
@@ -337,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         if args.plan_steps and args.method != "agent":
             raise ValueError("--plan-steps is for --method agent; drop it or use --method agent")
-        if args.plan_steps < 0:
+        if args.plan_steps is not None and args.plan_steps < 0:
             raise ValueError(f"--plan-steps must be >= 0, got {args.plan_steps}")
         if args.method == "agent" and (palette is not None or lo > 0.0 or hi < 1.0):
             raise ValueError(
