@@ -86,7 +86,8 @@ def bench_agent(args, images, model, painter) -> None:
         for path in images:
             img = load_image(path)
             t0 = clock()
-            p = paint_with_agent(img, model, args.strokes, grid=args.grid, painter=painter)
+            p = paint_with_agent(img, model, args.strokes, grid=args.grid, painter=painter,
+                                 plan_steps=args.plan_steps)  # fmt: skip
             paint = since(t0)
             write_painting_outputs(Path(tmp) / path.stem, p, painter, render_size=512)
             total = since(t0)
@@ -236,6 +237,8 @@ def main() -> None:
         help="agent+gradient joint refinement steps to compare",
     )
     p.add_argument("--cli", action="store_true", help="also time scripts/paint.py")
+    p.add_argument("--plan-steps", type=int, default=None,
+                   help="the agent's planning steps (default: neural-paint's, by the strokes)")  # fmt: skip
     args = p.parse_args()
     torch.set_num_threads(1)
     images = args.images or default_images(args.limit)
@@ -247,8 +250,12 @@ def main() -> None:
     model = agents.load_agent(args.agent)
     painter = painters.load_painter("default")
     start = since(t0)
+    if args.plan_steps is None:
+        from agents.painting.defaults import auto_plan_steps
+
+        args.plan_steps = auto_plan_steps(model, args.strokes)
     print(f"{len(images)} photos from {images[0].parent}; agent {args.agent} "
-          f"({model.env_kwargs}); {args.strokes} strokes; start-up (imports, agent, painter) "
+          f"({model.env_kwargs}); {args.strokes} strokes, {args.plan_steps} planning steps; start-up (imports, agent, painter) "
           f"{start[0]:.2f} s wall, {start[1]:.2f} s CPU")  # fmt: skip
     bench_agent(args, images, model, painter)
     if args.sweep:
