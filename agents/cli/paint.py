@@ -404,8 +404,9 @@ def _paint_and_write(
         writer.close()
     for note in notes:
         print(note)
+    how = args.method + (f", planning {args.plan_steps} steps" if args.plan_steps else "")
     print(
-        f"painted {len(painting.actions)} strokes ({args.method}) on {width}x{height} px in "
+        f"painted {len(painting.actions)} strokes ({how}) on {width}x{height} px in "
         f"{seconds:.1f} s, MSE to target {mse:.5f}"
     )
     for path in paths:

@@ -393,7 +393,8 @@ def _paint_levels(
         width=width, height=height, canvas=to_uint8(canvas), stroke_scale=TILE / min(width, height),
         background=view.background, history=history,
         info={"made_by": "agents.painting.paint_with_agent", "levels": list(levels),
-              "shares": [float(s) for s in shares], "strokes_per_step": view.k},
+              "shares": [float(s) for s in shares], "strokes_per_step": view.k,
+              "plan_steps": int(view.plan_steps or 0)},
     )  # fmt: skip
     return painting, canvas
 
