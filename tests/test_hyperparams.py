@@ -41,3 +41,13 @@ def test_bad_files_are_one_line_errors(tmp_path, load) -> None:
         load(flat)
     with pytest.raises(FileNotFoundError, match="no hyperparameter file"):
         load(tmp_path / "missing.yaml")
+
+
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path) -> None:
+    from agents.rl.hyperparams import parse_overrides
+
+    hp = parse_overrides(["learning_rate=5e-5", "a=1E3", "b=[1e-3, 2]", "c=abc", "d=3"])
+    assert hp == {"learning_rate": 5e-5, "a": 1000.0, "b": [1e-3, 2], "c": "abc", "d": 3}
+    f = tmp_path / "hp.yaml"
+    f.write_text("Painting-v0:\n  learning_rate: 5e-5\n")
+    assert read_hyperparams(RECIPE, f)["learning_rate"] == 5e-5

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,30 @@ from agents.rl.zoo_format import parse_policy_kwargs
 from painters.io import first_line
 
 HYPERPARAMS_DIR = Path(__file__).resolve().parent.parent / "hyperparams"
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader reading numbers as YAML 1.2 does: ``5e-5`` and ``1E3`` are floats
+    (YAML 1.1, PyYAML's default, wants a dot and a signed exponent, so ``learning_rate=5e-5``
+    would arrive as the string "5e-5")."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _load(text_or_file: Any) -> Any:
+    return yaml.load(text_or_file, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def merge(base: dict, extra: dict) -> dict:
@@ -82,7 +107,7 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
             if not isinstance(node, dict):
                 raise ValueError(f"override {pair!r} sets a key inside {part!r}, a value")
         try:
-            node[parts[-1]] = yaml.safe_load(value)
+            node[parts[-1]] = _load(value)
         except (yaml.YAMLError, RecursionError):
             raise ValueError(f"override {pair!r}: the value is not valid YAML") from None
     return out
@@ -92,7 +117,7 @@ def _read_yaml(p: Path) -> Any:
     """A YAML file's content (safe loader); ``ValueError`` naming the file when malformed."""
     try:
         with open(p, encoding="utf-8") as f:
-            return yaml.safe_load(f) or {}
+            return _load(f) or {}
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
         raise ValueError(f"{p} is not valid YAML ({first_line(e)}); fix the file") from None
 
