@@ -142,6 +142,6 @@ def test_auto_plan_steps_bound_the_planning_budget():
 
     model = load_agent("default")
     assert auto_plan_steps(model, 64) == model.plan_steps == 32
-    assert auto_plan_steps(model, 256) == 32 and auto_plan_steps(model, 2000) == 4
+    assert auto_plan_steps(model, 256) == 16 and auto_plan_steps(model, 2000) == 2
     assert auto_plan_steps(model, PLAN_BUDGET + 1) == 0
     assert auto_plan_steps(load_agent("sac-model-free"), 64) == 0  # agents that do not plan

@@ -115,7 +115,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="--method agent: Adam steps through the painter that refine each agent step's "
         "strokes before they are painted (the agent's planning; 0: the actor's strokes as "
         "they are; default: the agent's own, 32 for the default agent, cut to keep "
-        "strokes x steps <= 8192: 32 up to 256 strokes, 4 at 2000)",
+        "strokes x steps <= 4096: 32 up to 128 strokes, 16 at 256, 2 at 2000)",
     )
     p.add_argument("--size", type=int, default=64, help="tile side in px (the painter's)")
     p.add_argument(

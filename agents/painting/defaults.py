@@ -14,7 +14,7 @@ from typing import Any
 
 DEFAULT_METHOD = "agent"
 #: Planning budget of ``--method agent`` by default: strokes × planning steps per stroke.
-PLAN_BUDGET = 8192
+PLAN_BUDGET = 4096
 #: Options (argparse destinations) only gradient descent uses: giving one without --method
 #: selects --method gradient.
 GRADIENT_OPTIONS = ("palette", "min_stroke_size", "max_stroke_size", "steps", "perceptual_weights")
@@ -40,6 +40,6 @@ def auto_plan_steps(model: Any, strokes: int, budget: int = PLAN_BUDGET) -> int:
     ``--plan-steps`` is left out: the agent's own ``plan_steps`` (0 for agents that do not
     plan), cut so that strokes × steps stays within ``budget``. Planning costs about one
     forward and backward pass of the painter per stroke and step, so the budget bounds its time:
-    the default agent plans all its 32 steps up to 256 strokes and 4 at 2,000."""
+    the default agent plans all its 32 steps up to 128 strokes, 16 at 256 and 2 at 2,000."""
     own = int(getattr(model, "plan_steps", 0) or 0)
     return max(0, min(own, int(budget) // max(1, int(strokes))))
