@@ -4,14 +4,17 @@
     python benchmarks/bench_through_painter.py quality --seconds 240 --threads 2
     python benchmarks/bench_through_painter.py quality --seconds 240 --rule critic
     python benchmarks/bench_through_painter.py quality --agent default --seconds 60
+    python benchmarks/bench_through_painter.py quality --algo sac --seconds 240 --clock cpu
 
 ``speed`` prints episodes/s of training (whole 64-stroke episodes, batch 32 per process,
 ``--rule`` backprop by default; wall-clock rate and rank 0's episodes per CPU second,
 gloo data parallelism on CPU, NCCL on GPUs when ``--device cuda``). ``quality`` trains a fresh
 ``ThroughPainter("MultiInputPolicy", gym.make("Painting-v0", max_strokes=64,
-strokes_per_step=8), seed=0)`` (or continues ``--agent``) until a callback stops ``learn()``
-after ``--seconds``, then paints every photo of ``--images`` (its centred square at 64 px, as the env prepares it) and
-prints the mean final MSE against the MSE of each photo's mean colour.
+strokes_per_step=8), seed=0)`` (or continues ``--agent``; or, with ``--algo sac|td3|ppo``, a
+fresh SB3 model of that algorithm with its bundled recipe on the same env) until a callback
+stops ``learn()`` after ``--seconds``, then paints every photo of ``--images`` (its centred
+square at 64 px, as the env prepares it) and prints the mean final MSE against the MSE of each
+photo's mean colour.
 """
 
 from __future__ import annotations
@@ -67,7 +70,11 @@ def quality(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     env = gym.make("Painting-v0", **ENV_KWARGS)
-    if args.agent:
+    if args.algo != "through-painter":
+        if args.agent:
+            raise SystemExit("--agent continues a through-painter agent; drop --algo")
+        model = _model_free(args.algo, args.seed)
+    elif args.agent:
         model = load_agent(args.agent)
         model.set_env(env)
     else:
@@ -103,13 +110,31 @@ def quality(args: argparse.Namespace) -> None:
         mse, mean_colour = evaluate(model, _photos(folder))
         print(f"  {folder}: MSE {mse:.5f} = {mse / mean_colour:.3f}x the mean colour")
     mse, mean_colour = evaluate(model, images)
+    name = args.agent or "fresh " + getattr(model, "learning_rule", args.algo)
     print(
-        f"{args.agent or 'fresh ' + model.learning_rule}: {model._n_updates} updates, "
+        f"{name}: {model._n_updates} updates, {model.num_timesteps:,} env steps, "
         f"{model._episode_num} episodes; learn() took {wall:.0f} s wall, {cpu:.0f} s CPU "
         f"({args.threads} threads; load average {load0[0]:.1f} before, {load1[0]:.1f} after): "
         f"MSE {mse:.5f} on {len(images)} photos = {mse / mean_colour:.3f}x the mean colour "
         f"({mean_colour:.5f})"
     )
+
+
+def _model_free(algo: str, seed: int):
+    """A fresh SB3 ``algo`` (sac, td3, ppo) with its bundled recipe (``agents/hyperparams``), on
+    the same env as the through-painter's (64 strokes, 8 a step, the env's own targets) in the
+    recipe's batched vector env and reward scaling: the model-free rows of an equal budget."""
+    from agents.rl.building import make_vec_env
+    from agents.rl.training import build_model, fit_to_budget, load_hyperparams
+    from agents.rl.zoo_format import apply_vec_env_wrappers
+
+    hp = load_hyperparams(algo)
+    n_envs = int(hp.get("n_envs", 8))
+    hp = fit_to_budget(algo, hp, 10**7, n_envs)
+    env = apply_vec_env_wrappers(make_vec_env(n_envs, seed=seed, **ENV_KWARGS), hp)
+    model = build_model(algo, env, hp, seed=seed, device="cpu")
+    model.env_kwargs = dict(ENV_KWARGS)
+    return model
 
 
 def _speed_worker(rank: int, world: int, args: argparse.Namespace, port: int, queue) -> None:
@@ -185,6 +210,9 @@ def main() -> None:
     q.add_argument("--rule", default=None, choices=["backprop", "critic"],
                    help="learning rule (default: ThroughPainter's default)")  # fmt: skip
     q.add_argument("--agent", default=None, help="continue this agent instead of a fresh one")
+    q.add_argument("--algo", default="through-painter",
+                   choices=["through-painter", "sac", "td3", "ppo"],
+                   help="a fresh model of this algorithm (sac/td3/ppo: their bundled recipes)")  # fmt: skip
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--save", default=None, help="save the trained model to this zip")
     q.add_argument("--images", default=str(ROOT / "benchmarks" / "images"),
