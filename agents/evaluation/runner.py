@@ -99,7 +99,8 @@ def paint_agent(image: Path, strokes: int, model: Any, label: str, seed: int = 0
     """A trained agent, deterministic, in its own env kwargs with ``max_strokes = strokes``.
 
     The step observation is the fraction of ``max_strokes`` painted, so an agent is at its best
-    at the budget it was trained with (``model.env_kwargs["max_strokes"]``).
+    at the budget it was trained with (``model.env_kwargs["max_strokes"]``). A planning agent
+    (``plan_steps > 0``) plans as loaded; its stroke renders count every planning render.
     """
     kw = dict(model.env_kwargs)
     k = int(kw.get("strokes_per_step", 1))
@@ -112,7 +113,10 @@ def paint_agent(image: Path, strokes: int, model: Any, label: str, seed: int = 0
         return model.predict(obs, deterministic=True)[0]
 
     target, canvas, curve, secs = _play(image, strokes, act, seed, **kw)
-    return make_run(image, label, target, canvas, curve, secs, strokes)
+    # a planning agent renders each stroke once per planning step and once more to compare
+    plans = int(getattr(model, "plan_steps", 0) or 0)
+    renders = strokes * (plans + 1 if plans else 1)
+    return make_run(image, label, target, canvas, curve, secs, renders)
 
 
 def gradient_stroke_renders(config: Any, strokes: int) -> int:
