@@ -116,6 +116,91 @@ def test_painting_records_brushes_and_replays_exactly(mb):
     assert np.abs(canvas.astype(int) - p.canvas.astype(int)).max() <= 2
 
 
+def test_mixed_painting_paints_for_the_real_brushes_in_every_group(mb):
+    """With several brushes the real brushes' coverage (straight-through) is used from the
+    first group on: each group asks for its own strokes (offset = strokes before it, brushes
+    as assigned then), the refinement for all of them."""
+    cfg = GradientConfig(strokes=12, groups=3, steps=5, refine_steps=5, seed=3)
+    calls = []
+
+    def real(acts, brush_index, offset=0):
+        calls.append((tuple(acts.shape[:2]), tuple(brush_index.shape), offset))
+        return torch.zeros(*acts.shape[:2], 64, 64)  # no paint: the proxy pulls to the base
+
+    targets = torch.cat([_target(0), _target(1)])
+    optimise_strokes(mb, targets, cfg, real_alphas=real)
+    groups = cfg.group_sizes(12)
+    starts = [sum(groups[:g]) for g in range(len(groups))]
+    for n, start in zip(groups, starts, strict=True):
+        assert ((2, n), (2, n), start) in calls
+    assert ((2, 12), (2, 12), 0) in calls
+    # every 5 steps: once per group and once more for its real canvas, once refining
+    assert len(calls) == len(groups) * 2 + 1
+    single = []
+
+    def one(acts):
+        single.append(tuple(acts.shape[:2]))
+        return torch.zeros(*acts.shape[:2], 64, 64)
+
+    optimise_strokes(mb.painters[0], targets, cfg, real_alphas=one)
+    assert single == [(2, 12)]  # one brush: the refinement only
+
+
+@needs_mypaint
+def test_mixed_real_alphas_render_at_the_re_render_scale():
+    """mixed_alphas(scale=k) is each stroke's MyPaint coverage at k × 64 px, averaged back to
+    64 px, with global index first + offset + i; the pen's mark is thinner there than at 64 px."""
+    from agents.gradient.real_brush import mixed_alphas
+    from painters.renderers import get_renderer
+
+    g = torch.Generator().manual_seed(2)
+    acts = torch.rand(1, 6, 12, generator=g)
+    acts[..., 3] = 0.3 + 0.4 * acts[..., 3]  # mid sizes
+    idx = torch.tensor([[0, 1, 1, 0, 1, 1]])
+    again = mixed_alphas(0, [0], BRUSHES, scale=4)(acts, idx, 0)
+    for i in (0, 1):
+        r = get_renderer("mypaint", 256, brush=BRUSHES[int(idx[0, i])], seed=0)
+        fine = torch.from_numpy(r.render_alpha(acts[0, i : i + 1].numpy(), start_index=i))
+        ref = torch.nn.functional.avg_pool2d(fine[:, None], 4)[0, 0]
+        assert torch.allclose(again[0, i], ref, atol=1e-6)
+    shifted = mixed_alphas(0, [2], BRUSHES, scale=4)(acts, idx, 3)  # indices 5, 6, ...
+    assert shifted.shape == (1, 6, 64, 64) and not torch.allclose(shifted, again)  # dry texture
+    pen = idx[0] == 1
+    coarse = mixed_alphas(0, [0], BRUSHES)(acts, idx)
+    assert again[0, pen].sum() < 0.95 * coarse[0, pen].sum()
+    odd = mixed_alphas(0, [0], BRUSHES, scale=2.5)(acts, idx)  # 160 px, area-averaged
+    assert odd.shape == (1, 6, 64, 64) and odd.max() <= 1.0
+
+
+@needs_mypaint
+def test_canvas_alphas_are_the_strokes_of_the_re_render():
+    """canvas_alphas draws each stroke alone on the whole canvas at the re-render's scale, so
+    a stroke that goes on past its tile keeps that part, and laying the strokes in order over
+    white in their colours gives the re-render (averaged down) up to uint8 rounding."""
+    from agents.gradient.real_brush import canvas_alphas
+    from agents.gradient.tiles import to_global
+    from painters.compositing import coverage_weights
+
+    g = np.random.default_rng(3)
+    local = g.random((8, 12)).astype(np.float32)
+    local[:, 3] = 0.2 + 0.3 * local[:, 3]
+    windows = np.array([[0, 0], [32, 0]] * 4)
+    idx = np.array([0, 1] * 4)
+    w, h = 96, 64
+    acts = to_global(local, windows, w, h)
+    alphas = canvas_alphas(BRUSHES, idx, acts, w, h, 2.0, 0)
+    assert alphas.shape == (8, h, w)
+    p = painters.Painting(acts, width=w, height=h, stroke_scale=64 / h,
+                          stroke_brushes=[BRUSHES[i] for i in idx])  # fmt: skip
+    real = painters.render(p, "mypaint", width=2 * w, height=2 * h, seed=0) / 255.0
+    real = real.reshape(h, 2, w, 2, 3).mean((1, 3))
+    wt, t = coverage_weights(alphas[None].double())
+    cols = torch.from_numpy(np.clip(local[:, 6:9], 0, 1)).double()
+    model = (t[0][..., None] + torch.einsum("nhw,nc->hwc", wt[0], cols)).numpy()
+    err = np.abs(model - real)
+    assert err.mean() < 0.002 and err.max() < 0.1
+
+
 @needs_mypaint
 def test_cli_brushes_writes_a_brush_per_stroke(tmp_path):
     out = tmp_path / "mixed"
@@ -187,6 +272,6 @@ def test_fit_scale_follows_the_render_size_within_a_memory_cap():
     from agents.cli.paint import fit_scale
 
     assert fit_scale(Namespace(render_size=512, strokes=200), 64, 64) == 8
-    assert fit_scale(Namespace(render_size=512, strokes=200), 96, 64) == 5
+    assert fit_scale(Namespace(render_size=512, strokes=200), 96, 64) == 512 / 96
     assert fit_scale(Namespace(render_size=64, strokes=200), 64, 64) == 1
     assert fit_scale(Namespace(render_size=4096, strokes=4000), 128, 128) == 1

@@ -56,6 +56,27 @@ def test_mypaint_stroke_does_not_depend_on_the_previous_one(need_mypaint) -> Non
     assert np.array_equal(after, alone)
 
 
+@pytest.mark.parametrize(("size", "brush"), [(64, "classic/dry_brush"), (100, "classic/pen")])
+def test_mypaint_render_alpha_is_the_alpha_of_render(need_mypaint, size, brush) -> None:
+    # 100 px: a surface of several MyPaint tiles, the last ones cut
+    acts = painters.random_actions(5, rng=3)
+    rgba = get_renderer("mypaint", size, brush=brush, seed=2).render(acts, start_index=7)
+    alpha = get_renderer("mypaint", size, brush=brush, seed=2).render_alpha(acts, start_index=7)
+    assert alpha.dtype == np.float32 and alpha.shape == (5, size, size)
+    assert np.array_equal(alpha, rgba[..., 3] / np.float32(255.0))
+
+
+def test_mypaint_render_alpha_on_a_whole_canvas_is_what_paint_lays(need_mypaint) -> None:
+    acts = painters.random_actions(3, rng=4)
+    acts[:, 6:9] = 0.0  # black on white: the painted canvas is 1 - alpha
+    r = get_renderer("mypaint", 64, brush="classic/pen", seed=1)
+    alpha = r.render_alpha(acts, start_index=5, width=150, height=90, stroke_scale=0.7)
+    assert alpha.shape == (3, 90, 150)
+    for i in range(3):
+        rgb = r.paint(acts[i : i + 1], width=150, height=90, start_index=5 + i, stroke_scale=0.7)
+        assert np.abs(1.0 - rgb[..., 0] / 255.0 - alpha[i]).max() <= 2.5 / 255
+
+
 def test_mypaint_seed_changes_texture_only(need_mypaint) -> None:
     acts = painters.random_actions(8, rng=2)
     a = get_renderer("mypaint", 64, seed=0).render(acts)

@@ -479,14 +479,14 @@ def load_brush_painter(args: argparse.Namespace, device: torch.device) -> torch.
     return load_painters(names, device)
 
 
-def fit_scale(args: argparse.Namespace, width: int, height: int) -> int:
+def fit_scale(args: argparse.Namespace, width: int, height: int) -> float:
     """The multiple of the painting's size at which the real-brush fit of a painting of
     several brushes renders its strokes: that of painting_real.png (the pen's crisp edges fall
     differently at 512 px than at 64 px, docs/BRUSHES.md), capped so that the fit's coverage
     maps stay near 256 MB."""
-    k = max(1, args.render_size // max(width, height))
+    k = max(1.0, args.render_size / max(width, height))
     cap = max(1, int((64_000_000 / max(1, args.strokes)) ** 0.5) // 64)
-    return min(k, cap)
+    return min(k, float(cap))
 
 
 def _check_brush(brush: str) -> None:

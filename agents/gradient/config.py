@@ -42,6 +42,9 @@ class GradientConfig:
         snapshot_every: steps between canvas snapshots sent to the callback.
         real_weight: weight of the real-brush proxy loss in the final refinement (when a
             ``real_alphas`` function is given).
+        group_real_weight: its weight while the groups of a painting of several brushes are
+            optimised (the proxy then lays each group over the real canvas of the groups
+            before it); 1, as the neural canvas, measured in docs/BRUSHES.md.
         min_size / max_size: bounds of the ``size`` action (0–1), enforced by the
             parametrisation; see :func:`size_for_fraction` for canvas fractions.
         palette: allowed stroke colours, RGB in [0, 1] (``None``: any colour).
@@ -52,7 +55,8 @@ class GradientConfig:
             (with a real seed, no palette; 0: off).
         finish_real_weight: weight of the real canvas in that fit (the neural one has 1): high,
             because the real re-render is the product and the neural canvas the preview.
-        finish_scale: the real brush paints that fit at this multiple of the painting's size.
+        finish_scale: the real brush paints that fit at this multiple of the painting's size
+            (several brushes: also the straight-through of the groups and the refinement).
     """
 
     strokes: int = 200
@@ -68,6 +72,7 @@ class GradientConfig:
     seam_fraction: float = 0.3
     snapshot_every: int = 5
     real_weight: float = 8.0
+    group_real_weight: float = 1.0
     min_size: float = 0.0
     max_size: float = 1.0
     palette: tuple[tuple[float, float, float], ...] | None = None
@@ -75,7 +80,7 @@ class GradientConfig:
     brush: str = DEFAULT_BRUSH
     finish_steps: int = 100
     finish_real_weight: float = 40.0
-    finish_scale: int = 1
+    finish_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.strokes < 1:

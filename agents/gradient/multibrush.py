@@ -7,9 +7,11 @@ steps; every :data:`REASSIGN_EVERY` steps, until :data:`REASSIGN_UNTIL` of them,
 moved to the brush that lowers the loss most with the others as they are (:func:`swap_losses`:
 exact, in closed form, each brush in its best colour), moves whose footprints overlap one
 already made waiting for the next check (:func:`reassign`). The joint refinement of all strokes
-does the same, and the real-brush fit renders each stroke with its own MyPaint brush
-(:func:`agents.gradient.real_brush.mixed_alphas`). Why not painting each group once per brush
-and keeping the better, or a relaxed (softmax) choice: see docs/BRUSHES.md.
+does the same. With a real seed every group and the refinement also paint for the real brushes
+(straight-through: each stroke's MyPaint coverage at the re-render's scale forward, the
+painter's gradient backward, :func:`agents.gradient.real_brush.mixed_alphas`), and the
+real-brush fit renders each stroke with its own MyPaint brush. Why not painting each group once
+per brush and keeping the better, or a relaxed (softmax) choice: see docs/BRUSHES.md.
 """
 
 from __future__ import annotations

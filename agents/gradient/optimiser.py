@@ -43,13 +43,15 @@ def _composite(
     params: StrokeParams,
     mask: torch.Tensor | None = None,
     residual: torch.Tensor | None = None,
+    real_base: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Lay the strokes of ``raw`` (B, n, P) over ``base``: (neural canvas, proxy canvas).
 
     ``mask`` (B, n) of 0/1 switches strokes off (items of a batch with fewer strokes). With
     ``residual`` (B, n, H, W) = real alpha − neural alpha at the last real render, the proxy
     canvas uses the real brush's coverage (straight-through: values of the real brush,
-    gradients of the painter); without it the proxy is ``None``.
+    gradients of the painter), laid over ``real_base`` (default ``base``); without it the
+    proxy is ``None``.
     """
     b, n, _ = raw.shape
     strokes = painter(params.decode(raw).reshape(b * n, A.ACTION_DIM))
@@ -64,7 +66,7 @@ def _composite(
     a = a + (a.clamp(0.0, 1.0) - a).detach()
     if mask is not None:
         a = a * mask[:, :, None, None]
-    return canvas, composite(base, strokes, a)
+    return canvas, composite(base if real_base is None else real_base, strokes, a)
 
 
 def _optimise(
@@ -85,6 +87,8 @@ def _optimise(
     params: StrokeParams,
     mask: torch.Tensor | None = None,
     hook=None,
+    real_base: torch.Tensor | None = None,
+    real_out: list | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Adam with a cosine schedule (lr → lr/10) on the parameters ``logits`` (see
     :class:`StrokeParams`); returns (parameters, canvas).
@@ -93,23 +97,29 @@ def _optimise(
     ``real_weight`` × the loss of the real-brush proxy canvas, re-rendered every
     ``refresh_every`` steps: the optimiser then paints for the real brush, texture included.
     ``hook(step, logits)``, if given, runs before each step and may change the parameters in
-    place (e.g. :class:`agents.gradient.multibrush.Reassigner`).
+    place (e.g. :class:`agents.gradient.multibrush.Reassigner`). ``real_base``: the real
+    canvas under these strokes for the proxy (default ``base``); ``real_out`` (a list, with
+    ``real_alphas``) receives the proxy canvas of the final strokes, freshly rendered.
     """
     logits = logits.detach().clone().requires_grad_(True)
     opt = torch.optim.Adam([logits], lr=lr)
     residual = None
+
+    def refresh() -> torch.Tensor:
+        with torch.no_grad():
+            acts = params.decode(logits)
+            neural = painter(acts.reshape(-1, A.ACTION_DIM))[:, 3].view(*acts.shape[:2], -1)
+            real = real_alphas(acts).to(neural).flatten(2)
+            return (real - neural).view(*acts.shape[:2], *target.shape[-2:])
+
     for step in range(steps):
         for group in opt.param_groups:
             group["lr"] = cosine_lr(lr, step, max(1, steps))
         if hook is not None:
             hook(step, logits)
         if real_alphas is not None and step % refresh_every == 0:
-            with torch.no_grad():
-                acts = params.decode(logits)
-                neural = painter(acts.reshape(-1, A.ACTION_DIM))[:, 3].view(*acts.shape[:2], -1)
-                real = real_alphas(acts).to(neural).flatten(2)
-                residual = (real - neural).view(*acts.shape[:2], *target.shape[-2:])
-        canvas, proxy = _composite(painter, base, logits, params, mask, residual)
+            residual = refresh()
+        canvas, proxy = _composite(painter, base, logits, params, mask, residual, real_base)
         loss = loss_fn(canvas, target).sum()
         if proxy is not None:
             loss = loss + real_weight * loss_fn(proxy, target).sum()
@@ -124,7 +134,21 @@ def _optimise(
             )  # fmt: skip
     with torch.no_grad():
         canvas, _ = _composite(painter, base, logits, params, mask)
+        if real_out is not None and real_alphas is not None:
+            _, proxy = _composite(painter, base, logits, params, mask, refresh(), real_base)
+            real_out.append(proxy)
     return logits.detach(), canvas
+
+
+def _assigned_real(mixed, assigned: AssignedBrushes, offset: int) -> RealAlphas:
+    """``mixed(actions, brush_index, offset)`` (:func:`agents.gradient.real_brush.mixed_alphas`)
+    as a ``real_alphas`` of the actions alone: each stroke's brush is the one ``assigned`` to it
+    at the time of the call, and stroke i of a batch item is the item's stroke ``offset + i``."""
+
+    def real(acts: torch.Tensor) -> torch.Tensor:
+        return mixed(acts, assigned.index.view(acts.shape[:2]), offset)
+
+    return real
 
 
 def optimise_strokes(
@@ -146,9 +170,10 @@ def optimise_strokes(
 
     With a :class:`painters.brushes.MultiBrushPainter` of several brushes the strokes move to
     the brush that lowers the loss while they are optimised, in as many steps as with one brush
-    (:mod:`agents.gradient.multibrush`); ``real_alphas`` then takes ``(actions, brush_index)`` (see
-    :func:`agents.gradient.real_brush.mixed_alphas`) and ``brush_out`` (a list) receives the
-    brush indices (B, N) (one brush: all zeros).
+    (:mod:`agents.gradient.multibrush`); ``real_alphas`` then takes ``(actions, brush_index,
+    offset)`` (see :func:`agents.gradient.real_brush.mixed_alphas`) and is used in every group
+    as well as in the refinement (one brush: in the refinement only), and ``brush_out`` (a
+    list) receives the brush indices (B, N) (one brush: all zeros).
 
     ``targets`` float (B, 3, 64, 64) in [0, 1]; ``backgrounds`` the canvases to paint on
     (default: blank). The painter runs once per step on all B·group strokes. ``counts``: strokes
@@ -187,6 +212,7 @@ def optimise_strokes(
     multi = is_multi(painter)
     all_logits, all_brushes = [], []
     first = 0
+    real_canvas = canvas  # the real brushes' canvas under each group (for the proxy)
     for g, n in enumerate(sizes):
         frac = g / max(1, len(sizes) - 1)
         size = cfg.size_range(cfg.coarse_size + (cfg.fine_size - cfg.coarse_size) * frac)
@@ -203,10 +229,16 @@ def optimise_strokes(
                               int(steps * REASSIGN_UNTIL))  # fmt: skip
         else:
             painter_g, hook = painter, None
+        real_g, real_out = None, []
+        if multi and real_alphas is not None:  # the real brushes forward from the first group
+            real_g = _assigned_real(real_alphas, assigned, first)
         logits, canvas = _optimise(
             painter_g, canvas, targets, params.encode(init), loss_fn, steps, cfg.lr, callback,
-            info, cfg.snapshot_every, params=params, mask=m, hook=hook,
+            info, cfg.snapshot_every, real_g, cfg.group_real_weight, params=params, mask=m, hook=hook,
+            real_base=real_canvas, real_out=real_out,
         )  # fmt: skip
+        if real_out:
+            real_canvas = real_out[0]
         all_logits.append(logits)
         if multi:
             all_brushes.append(assigned.index.view(len(targets), n).clone())
@@ -224,8 +256,7 @@ def optimise_strokes(
         hook = Reassigner(assigned, params, base, targets, mask, REASSIGN_EVERY,
                           int(cfg.refine() * REASSIGN_UNTIL))  # fmt: skip
         if real_alphas is not None:
-            mixed = real_alphas
-            real_alphas = lambda acts: mixed(acts, assigned.index.view(acts.shape[:2]))  # noqa: E731
+            real_alphas = _assigned_real(real_alphas, assigned, 0)
     if cfg.refine() > 0:
         info = {"stage": "refine", "group": len(sizes), "groups": len(sizes)}
         logits, canvas = _optimise(

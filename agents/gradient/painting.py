@@ -105,7 +105,7 @@ def paint_images(
             done[b] += k
         real = None
         if real_seed is not None and multi:
-            real = mixed_alphas(real_seed, first, painter.brushes)
+            real = mixed_alphas(real_seed, first, painter.brushes, cfg.finish_scale)
         elif real_seed is not None:
             real = indexed_alphas(real_seed, first, cfg.brush)
 

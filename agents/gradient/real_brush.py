@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from agents.gradient.config import TILE, GradientConfig, RealAlphas
 from agents.gradient.optimiser import refine_colours
-from agents.gradient.tiles import window_alphas
+from agents.gradient.tiles import to_global, window_alphas
 from painters.compositing import from_uint8
 from painters.io import first_line
 from painters.renderers.base import DEFAULT_BRUSH
@@ -97,11 +97,12 @@ def finish_colours(
     # the real brush at k× the painting's scale, coverage box-averaged back: re-renders are
     # made at 512 px and more, where the texture is finer than at 64 px
     clipped = np.clip(local, 0.0, 1.0)
-    if multi:
-        fine = render_alphas(painter.brushes, brush_index, clipped, TILE * k, real_seed)
-        if fine is None:
+    if multi:  # each stroke on the whole canvas, as the re-render draws it
+        acts_g = to_global(clipped, windows, w, h)
+        scale = float(cfg.finish_scale)
+        real = canvas_alphas(painter.brushes, brush_index, acts_g, w, h, scale, real_seed)
+        if real is None:
             return local, None
-        real = F.avg_pool2d(fine[:, None], k)[:, 0] if k > 1 else fine
     else:
         real = torch.empty(n, TILE, TILE)
         for c0 in range(0, n, 16):
@@ -110,7 +111,7 @@ def finish_colours(
             real[c0 : c0 + 16] = F.avg_pool2d(a, k)[:, 0] if k > 1 else a[:, 0]
     alphas = [
         window_alphas(neural.float().cpu(), windows, w, h),
-        window_alphas(real, windows, w, h),
+        real if multi else window_alphas(real, windows, w, h),
     ]
     bg = torch.tensor(cfg.background, dtype=torch.float32).view(1, 3, 1, 1) / 255.0
     t = target.detach().float().cpu()[None]
@@ -141,44 +142,75 @@ def indexed_alphas(seed: int, first: list[int], brush: str = DEFAULT_BRUSH) -> R
 
 
 def mixed_alphas(
-    seed: int, first: list[int], brushes: Sequence[str]
+    seed: int, first: list[int], brushes: Sequence[str], scale: float = 1.0
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
     """Real-brush coverage for strokes whose brushes differ: ``real(actions (B, n, 12),
-    brush_index (B, n))`` renders stroke i of item j with MyPaint brush
-    ``brushes[brush_index[j, i]]`` and global index ``first[j] + i`` (the texture seed the
-    re-render gives it); ``None`` without libmypaint."""
-    renderers = [real_renderer(TILE, b, seed) for b in brushes]
+    brush_index (B, n), offset=0)`` renders stroke i of item j with MyPaint brush
+    ``brushes[brush_index[j, i]]`` and global index ``first[j] + offset + i`` (the texture seed
+    the re-render gives it); ``None`` without libmypaint.
+
+    ``scale``: the strokes are rendered at ``scale`` × 64 px and averaged back to 64 px, the
+    scale of ``painting_real.png``. Why: the pen's mark is thinner there than at 64 px (its
+    coverage 0.83× at 320 px, 0.79× at 512 px, on a painting's strokes), which is what the
+    pen's painter, trained at 64 px, draws; docs/BRUSHES.md."""
+    side = max(TILE, round(TILE * scale))
+    renderers = [real_renderer(side, b, seed) for b in brushes]
     if any(r is None for r in renderers):
         return None
 
-    def real(actions: torch.Tensor, brush_index: torch.Tensor) -> torch.Tensor:
+    def real(actions: torch.Tensor, brush_index: torch.Tensor, offset: int = 0) -> torch.Tensor:
         acts = np.clip(actions.detach().cpu().numpy().astype(np.float32), 0.0, 1.0)
         idx = brush_index.detach().cpu().numpy().reshape(acts.shape[:2])
         out = np.empty(acts.shape[:2] + (TILE, TILE), np.float32)
         for j in range(acts.shape[0]):
             for i in range(acts.shape[1]):
                 r = renderers[int(idx[j, i])]
-                rgba = r.render(acts[j, i : i + 1], start_index=first[j] + i)
-                out[j, i] = rgba[0, ..., 3] / np.float32(255.0)
+                a = r.render_alpha(acts[j, i : i + 1], start_index=first[j] + offset + i)
+                out[j, i] = _shrink(a, TILE, TILE)[0]
         return torch.from_numpy(out)
 
     return real
 
 
-def render_alphas(
-    brushes: Sequence[str], brush_index: np.ndarray, actions: np.ndarray, size: int, seed: int
+def canvas_alphas(
+    brushes: Sequence[str],
+    brush_index: np.ndarray,
+    actions: np.ndarray,
+    width: int,
+    height: int,
+    scale: float,
+    seed: int,
 ) -> torch.Tensor | None:
-    """Real coverage (N, size, size) of ``actions`` (N, 12), stroke i with MyPaint brush
-    ``brushes[brush_index[i]]`` and global index i; ``None`` without libmypaint."""
-    out = torch.empty(len(actions), size, size)
-    for k, brush in enumerate(brushes):
-        rows = np.flatnonzero(brush_index == k)
+    """Real coverage (N, height, width) of a painting's ``actions`` (N, 12, whole-canvas
+    coordinates), each stroke alone with MyPaint brush ``brushes[brush_index[i]]`` and global
+    index i, drawn on the whole canvas at ``scale`` × its size (the re-render's size) and
+    averaged back; ``None`` without libmypaint.
+
+    Why the whole canvas: a stroke near its tile's edge goes on past it in the re-render (the
+    painter draws only inside the tile), and that part, unseen by the painting, can cost more
+    than the texture (docs/BRUSHES.md)."""
+    cw, ch = max(width, round(width * scale)), max(height, round(height * scale))
+    out = torch.empty(len(actions), height, width)
+    for b, brush in enumerate(brushes):
+        rows = np.flatnonzero(brush_index == b)
         if not len(rows):
             continue
-        r = real_renderer(size, brush, seed)
+        r = real_renderer(TILE, brush, seed)
         if r is None:
             return None
         for i in rows:
-            a = r.render(actions[i : i + 1], start_index=int(i))[0, ..., 3]
-            out[i] = torch.from_numpy(a.astype(np.float32) / 255.0)
+            a = r.render_alpha(actions[i : i + 1], start_index=int(i), width=cw, height=ch,
+                               stroke_scale=TILE / min(width, height))  # fmt: skip
+            out[i] = torch.from_numpy(_shrink(a, height, width)[0])
     return out
+
+
+def _shrink(alpha: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Coverage maps (N, H', W') averaged down to (N, height, width): box averages when the
+    sizes divide, area averages otherwise."""
+    n, h, w = alpha.shape
+    if (h, w) == (height, width):
+        return alpha
+    if h % height == 0 and w % width == 0:
+        return alpha.reshape(n, height, h // height, width, w // width).mean((2, 4))
+    return F.adaptive_avg_pool2d(torch.from_numpy(alpha)[:, None], (height, width))[:, 0].numpy()

@@ -321,6 +321,42 @@ class MyPaintRenderer(Renderer):
             out[lo:hi] = premultiplied_to_rgba8(raw[: hi - lo])
         return out
 
+    def render_alpha(
+        self,
+        actions,
+        *,
+        start_index: int | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        stroke_scale: float = 1.0,
+    ) -> np.ndarray:
+        """Each action's coverage alone: float32 (N, height, width), exactly ``render(...)[...,
+        3] / 255`` (default: ``size`` × ``size``). Why: gradient painting needs only the alpha,
+        and converting the colour planes is most of a large stroke's cost (about 15 of 20 ms
+        at 512 px). ``width``, ``height`` and ``stroke_scale`` place and size each stroke as
+        :meth:`paint` does on such a canvas (whole-painting coordinates)."""
+        a = A.validate_actions(actions)
+        if start_index is not None:
+            self._next_index = int(start_index)
+        w, h = int(width or self.size), int(height or self.size)
+        scale_px = min(w, h) * float(stroke_scale)
+        out = np.empty((len(a), h, w), np.float32)
+        surf = self._surface(w, h)
+        f = np.empty((surf.tiles_y * TILE, surf.tiles_x * TILE), np.float32)
+        for i in range(len(a)):
+            surf.fill((0, 0, 0, 0))
+            self._draw(surf, a[i], self._next_index, scale_px)
+            for ty, row in enumerate(surf.views):  # the alpha planes only
+                for tx, v in enumerate(row):
+                    f[ty * TILE : (ty + 1) * TILE, tx * TILE : (tx + 1) * TILE] = v[..., 3]
+            f *= 1.0 / ONE  # the steps of premultiplied_to_rgba8's alpha, same rounding
+            np.clip(f, 0.0, 1.0, out=f)
+            f *= 255.0
+            np.rint(f, out=f)
+            out[i] = f[:h, :w] / np.float32(255.0)
+            self._next_index += 1
+        return out
+
     def _render_one(self, action: np.ndarray, index: int) -> np.ndarray:
         surf = self._surface(self.size, self.size)
         surf.fill((0, 0, 0, 0))
