@@ -60,9 +60,6 @@ class TrainConfig:
     ``init``: a painter (bundled name or checkpoint folder) whose weights start a new run —
     fine-tuning; its config is the base that ``model_config`` overrides, and modules it lacks
     (e.g. a critic added by the new config) start fresh.
-    ``ema``: decay of an exponential moving average of the weights the last phase of each step
-    updates (:class:`painters.averaging.WeightAverage`), written as a painter to ``<out>/ema``
-    at every checkpoint; ``None``: none.
     """
 
     kind: str
@@ -85,7 +82,6 @@ class TrainConfig:
     num_workers: int = 0
     progress: bool = True
     init: str | None = None
-    ema: float | None = None
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -392,16 +388,6 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
     else:
         torch.manual_seed(mix_seed(cfg.seed, rank))
 
-    average = None
-    if cfg.ema is not None:
-        from painters.averaging import WeightAverage
-
-        average = WeightAverage(painter, phase_parameters(painter, schedule[-1]), cfg.ema)
-        if state:
-            if "ema" not in state:
-                raise TrainingError(f"{out} was trained without --ema; resume it without --ema")
-            average.load_state_dict(state["ema"])
-
     objective = Objective(painter)
     model: nn.Module = objective
     if world > 1:
@@ -487,13 +473,10 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
                 "step": step,
                 "elapsed": elapsed0 + time.perf_counter() - t0,
                 "torch_rng": torch.get_rng_state(),
-                **({"ema": average.state_dict()} if average is not None else {}),
             },
             out / STATE_NAME,
         )
         painter.save_pretrained(out, **meta)
-        if average is not None:
-            average.save(painter, out / "ema", **meta)
 
     from tqdm.auto import tqdm
 
@@ -534,8 +517,6 @@ def _train_loop(cfg, dataset, iterable, n_train, eval_a, eval_s, rank, world, de
             scalers[ph].step(opt)
             scalers[ph].update()
             logs.update(objective.logs)
-        if average is not None:
-            average.update(painter)
         step += 1
         bar.update(1)
         if rank == 0 and step % 10 == 0:

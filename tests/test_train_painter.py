@@ -113,52 +113,6 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(
         assert torch.equal(a[k], b[k]), k
 
 
-def test_ema_painter_is_written_averages_the_generator_and_resumes_exactly(
-    tmp_path: Path,
-) -> None:
-    """--ema: OUT/ema is a painter whose generator weights are the running average and whose
-    critics are the raw run's; a run killed and resumed writes the same average."""
-    mc = {**tiny_config("gan"), **HIGHPASS}
-    full, part = tmp_path / "full", tmp_path / "part"
-    train(cfg(tmp_path, "gan", steps=4, out=str(full), model_config=mc, ema=0.5), DiscStrokes())
-    raw, avg = painters.load_painter(full), painters.load_painter(full / "ema")
-    assert avg.metadata["ema_updates"] == 4 and avg.metadata["ema_decay"] == 0.5
-    r, e = raw.state_dict(), avg.state_dict()
-    assert all(torch.equal(r[k], e[k]) for k in r if "critic" in k)
-    assert any(not torch.equal(r[k], e[k]) for k in r if k.startswith("texture."))
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg(tmp_path, "gan", steps=4, out=str(part), model_config=mc, ema=0.5),
-              KilledAfter(5 + 8 + 2))  # fmt: skip
-    train(cfg(tmp_path, "gan", steps=4, out=str(part), resume=True, model_config=mc, ema=0.5),
-          DiscStrokes())  # fmt: skip
-    a, b = (load_file(str(d / "ema" / "model.safetensors")) for d in (full, part))
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    with pytest.raises(TrainingError, match="without --ema"):
-        plain = tmp_path / "plain"
-        train(cfg(tmp_path, "gan", steps=2, out=str(plain), model_config=mc), DiscStrokes())
-        train(cfg(tmp_path, "gan", steps=4, out=str(plain), resume=True, model_config=mc,
-                  ema=0.5), DiscStrokes())  # fmt: skip
-
-
-def test_weight_average_warms_up_then_decays() -> None:
-    from painters.averaging import WeightAverage
-
-    m = torch.nn.Linear(1, 1, bias=False)
-    with torch.no_grad():
-        m.weight.fill_(0.0)
-    avg = WeightAverage(m, [m.weight], decay=0.9)
-    with torch.no_grad():
-        m.weight.fill_(1.0)
-    avg.update(m)  # warm-up: decay 1/10, so 0.9 of the way to the new weight
-    assert float(avg.shadow["weight"]) == pytest.approx(0.9)
-    for _ in range(200):
-        avg.update(m)
-    assert float(avg.shadow["weight"]) == pytest.approx(1.0, abs=1e-6)
-    assert avg.averaged(m).weight.item() == pytest.approx(1.0, abs=1e-6)
-    with pytest.raises(ValueError, match="decay must be in"):
-        WeightAverage(m, [m.weight], decay=1.0)
-
-
 def test_same_seed_same_weights_and_tensorboard(tmp_path: Path) -> None:
     tb = tmp_path / "tb"
     train(cfg(tmp_path, "supervised", out=str(tmp_path / "a"), tensorboard=str(tb)), DiscStrokes())

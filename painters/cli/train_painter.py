@@ -49,8 +49,6 @@ def check_numbers(a, model_config: dict) -> None:
     if a.threads is not None:
         whole_number("--threads", a.threads, low=1, high=1024)
     whole_number("--num-workers", a.num_workers, low=0, high=256)
-    if a.ema is not None and not 0.0 <= a.ema < 1.0:
-        raise ValueError(f"--ema must be in [0, 1), e.g. 0.995; got {a.ema}")
     check_config(model_config, "--model-config", fix="use smaller values")
 
 
@@ -107,13 +105,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (None: torch's)")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument(
-        "--ema",
-        type=float,
-        default=None,
-        help="also keep an exponential moving average of the drawing weights with this decay "
-        "(e.g. 0.995), written as a painter to OUT/ema at every checkpoint",
-    )
     a = p.parse_args(argv)
     try:
         model_config = json.loads(a.model_config)
@@ -166,7 +157,6 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         time_budget=a.time_budget,
         num_workers=a.num_workers,
         progress=not a.no_progress,
-        ema=a.ema,
     )
 
 
