@@ -145,3 +145,21 @@ def test_auto_plan_steps_bound_the_planning_budget():
     assert auto_plan_steps(model, 256) == 16 and auto_plan_steps(model, 2000) == 2
     assert auto_plan_steps(model, PLAN_BUDGET + 1) == 0
     assert auto_plan_steps(load_agent("sac-model-free"), 64) == 0  # agents that do not plan
+
+
+def test_paintings_plan_with_the_painter_they_are_drawn_with(one_thread):
+    import painters
+    from agents.painting import paint_with_agent
+    from painters.images import load_image, prepare_target
+
+    pen = painters.load_painter("pen")
+    assert PlanningModel.from_painter(pen).source.painter is pen
+    model, image = load_agent("default"), load_image(COFFEE)
+
+    def err(plan_steps: int) -> float:
+        p = paint_with_agent(image, model, 24, painter=pen, plan_steps=plan_steps,
+                             seam_share=0.0, fit_colours=False)  # fmt: skip
+        t = prepare_target(image, p.width, p.height).astype(np.float64) / 255
+        return float(np.mean((p.canvas / 255.0 - t) ** 2))
+
+    assert err(8) < 0.95 * err(0)

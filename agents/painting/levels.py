@@ -46,7 +46,7 @@ class AgentView:
     agent acts with ``plan_steps`` planning steps (default 0: its actor alone, whatever its
     own ``plan_steps``), so paintings of thousands of strokes stay fast unless asked."""
 
-    def __init__(self, model: Any, plan_steps: int = 0) -> None:
+    def __init__(self, model: Any, plan_steps: int = 0, planner: Any = None) -> None:
         kw = dict(getattr(model, "env_kwargs", None) or {})
         if not hasattr(model, "predict") or not hasattr(model, "observation_space"):
             raise ValueError("model must be an SB3 model from agents.load_agent (with .predict)")
@@ -61,6 +61,9 @@ class AgentView:
                 f"{type(model).__name__}: use plan_steps=0"
             )
         self.model = model
+        #: what planning draws with (:class:`agents.rl.planning.PlanningModel`; None: the
+        #: agent's env painter)
+        self.planner = planner
         #: the actor's own action, however the agent plans by default
         self._bare = {} if self.plan_steps is None else {"plan_steps": 0}
         self.k = int(kw.get("strokes_per_step", 1))
@@ -112,7 +115,9 @@ class AgentView:
             for n in np.unique(counts):  # rows that paint the same number of strokes
                 rows = np.flatnonzero(counts == n)
                 sub = {key: v[rows] for key, v in obs.items()} if self.dict_obs else obs[rows]
-                action[rows] = self.model.plan(sub, action[rows], self.plan_steps, int(n))
+                action[rows] = self.model.plan(
+                    sub, action[rows], self.plan_steps, int(n), planner=self.planner
+                )
         action = np.asarray(action, np.float32).reshape(-1, A.ACTION_DIM * self.k)
         return A.from_env_action(action)
 
@@ -338,6 +343,10 @@ def _paint_levels(
     pdev = next(iter(painter.parameters()), torch.empty(0)).device
     if getattr(painter, "size", TILE) != TILE:
         raise ValueError(f"the painter must draw {TILE} px strokes (the default painter does)")
+    if view.plan_steps and len(getattr(painter, "brushes", ())) < 2:
+        from agents.rl.planning import PlanningModel
+
+        view.planner = PlanningModel.from_painter(painter)  # plan with what will be drawn
 
     width, height = canvas_size(img.shape[1], img.shape[0], grid)
     target_u8 = prepare_target(img, width, height)

@@ -55,6 +55,17 @@ class PlanningModel:
         return cls(core.source, core.distance)
 
     @classmethod
+    def from_painter(cls, painter: torch.nn.Module, distance: str = "mse") -> PlanningModel:
+        """From a neural painter drawing 64 px strokes (for example the one a painting is
+        drawn with), so planning sees the strokes that will be painted."""
+        from painters.distances import get_distance
+        from painting_env.core import StrokeSource
+
+        device = next(iter(painter.parameters()), torch.empty(0)).device
+        source = StrokeSource(painter, int(getattr(painter, "size", 64)), device, "")
+        return cls(source, get_distance(distance))
+
+    @classmethod
     def from_env_kwargs(cls, env_kwargs: dict[str, Any], device: torch.device) -> PlanningModel:
         """From ``Painting-v0`` keyword arguments (an agent's ``env_kwargs``), without an env."""
         from painters.distances import get_distance

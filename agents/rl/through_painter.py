@@ -254,10 +254,12 @@ class ThroughPainter(BaseAlgorithm):
         action: np.ndarray,
         steps: int | None = None,
         strokes: int | None = None,
+        planner: Any = None,
     ) -> np.ndarray:
         """``action`` for ``observation`` refined by ``steps`` (default ``plan_steps``) Adam
         steps through the painter; ``strokes``: only each step's first strokes will be painted
-        (:func:`agents.rl.planning.plan_actions`)."""
+        (:func:`agents.rl.planning.plan_actions`); ``planner``: a
+        :class:`agents.rl.planning.PlanningModel` to plan with instead of the env's painter."""
         from agents.rl.planning import plan_actions
 
         steps = self.plan_steps if steps is None else int(steps)
@@ -265,7 +267,13 @@ class ThroughPainter(BaseAlgorithm):
         canvas, target = obs["canvas"].float() / 255.0, obs["target"].float() / 255.0
         proposal = torch.as_tensor(action, device=self.device).reshape(len(canvas), -1)
         planned = plan_actions(
-            self._planning_model(), canvas, target, proposal, steps, self.plan_lr, strokes
+            planner or self._planning_model(),
+            canvas,
+            target,
+            proposal,
+            steps,
+            self.plan_lr,
+            strokes,
         )
         return planned.cpu().numpy().reshape(action.shape).astype(action.dtype)
 
