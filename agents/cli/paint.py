@@ -8,8 +8,9 @@ painter, then re-render the same strokes with the real MyPaint brush.
 The default (--method agent --strokes 2000, --grid 4 by the stroke count) was chosen by
 measurement on 10 photos (docs/SEAMS.md): a 256 px painting.png at 0.23x the MSE of a 32 x 32
 flat-colour grid with tiles that do not show (seam ratio 0.92), and a 512 px painting_real.png,
-in about 8 CPU seconds (the agent planning 2 steps per step, --plan-steps); --method agent+gradient had half its MSE on astronaut in about 45
-CPU seconds, and --method gradient takes about 40.
+in about 8 CPU seconds (the agent planning 2 steps per step, --plan-steps); --method
+agent+gradient had half its MSE on astronaut in about 45 CPU seconds, and --method gradient
+takes about 40.
 
 Any aspect ratio: the working canvas has its shorter side ``--grid`` tiles of ``--size`` px
 (64 px, the painter's) and its longer side in the image's proportion (a 512 x 341 photo is

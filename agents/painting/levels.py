@@ -46,7 +46,7 @@ class AgentView:
     agent acts with ``plan_steps`` planning steps (default 0: its actor alone, whatever its
     own ``plan_steps``), so paintings of thousands of strokes stay fast unless asked."""
 
-    def __init__(self, model: Any, plan_steps: int = 0, planner: Any = None) -> None:
+    def __init__(self, model: Any, plan_steps: int = 0) -> None:
         kw = dict(getattr(model, "env_kwargs", None) or {})
         if not hasattr(model, "predict") or not hasattr(model, "observation_space"):
             raise ValueError("model must be an SB3 model from agents.load_agent (with .predict)")
@@ -62,8 +62,8 @@ class AgentView:
             )
         self.model = model
         #: what planning draws with (:class:`agents.rl.planning.PlanningModel`; None: the
-        #: agent's env painter)
-        self.planner = planner
+        #: agent's env painter); a painting sets it to the painter it draws with
+        self.planner: Any = None
         #: the actor's own action, however the agent plans by default
         self._bare = {} if self.plan_steps is None else {"plan_steps": 0}
         self.k = int(kw.get("strokes_per_step", 1))
