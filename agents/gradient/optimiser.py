@@ -234,8 +234,8 @@ def optimise_strokes(
             real_g = _assigned_real(real_alphas, assigned, first)
         logits, canvas = _optimise(
             painter_g, canvas, targets, params.encode(init), loss_fn, steps, cfg.lr, callback,
-            info, cfg.snapshot_every, real_g, cfg.group_real_weight, params=params, mask=m, hook=hook,
-            real_base=real_canvas, real_out=real_out,
+            info, cfg.snapshot_every, real_g, cfg.group_real_weight, params=params, mask=m,
+            hook=hook, real_base=real_canvas, real_out=real_out,
         )  # fmt: skip
         if real_out:
             real_canvas = real_out[0]

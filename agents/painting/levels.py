@@ -316,6 +316,7 @@ def _paint_levels(
             (:mod:`agents.rl.planning`; 0: the actor alone).
     """
     from agents.gradient import Painting, canvas_size, to_global
+    from agents.gradient.multibrush import is_multi
     from painters.images import prepare_target
     from painters.loading import load_painter, resolve_device
 
@@ -343,7 +344,7 @@ def _paint_levels(
     pdev = next(iter(painter.parameters()), torch.empty(0)).device
     if getattr(painter, "size", TILE) != TILE:
         raise ValueError(f"the painter must draw {TILE} px strokes (the default painter does)")
-    if view.plan_steps and len(getattr(painter, "brushes", ())) < 2:
+    if view.plan_steps and not is_multi(painter):
         from agents.rl.planning import PlanningModel
 
         view.planner = PlanningModel.from_painter(painter)  # plan with what will be drawn

@@ -86,11 +86,12 @@ def paint_with_agent_and_gradient(
     same ``Painting`` type as :func:`paint_with_agent` and :func:`agents.gradient.paint_images`.
 
     ``mode="auto"`` (default): ``"refine"`` for a painting of one 64 px tile, ``"init"`` for
-    several tiles or for a :class:`painters.brushes.MultiBrushPainter` of several brushes (the
-    agent proposes strokes with the first brush, the gradient painter moves each stroke to the
-    brush that lowers the loss most, :mod:`agents.gradient.multibrush`) (refining every stroke of a big painting at once holds every stroke's full-canvas
+    several (refining every stroke of a big painting at once holds every stroke's full-canvas
     layer: 7.5 GB and over 10 minutes for 2,000 strokes at 256 px; ``"init"`` costs what
-    gradient painting costs, tile batch by tile batch, and hides tiles the same way).
+    gradient painting costs, tile batch by tile batch, and hides tiles the same way), and
+    ``"init"`` too for a :class:`painters.brushes.MultiBrushPainter` of several brushes: the
+    agent proposes strokes with the first brush, the gradient painter moves each stroke to the
+    brush that lowers the loss most (:mod:`agents.gradient.multibrush`).
     ``mode="refine"``: the agent paints (:func:`paint_with_agent`, ``levels`` and
     ``shares``), then gradient descent refines all its strokes jointly for ``steps`` steps
     (:func:`refine_painting`, ``lr``); never worse than the agent's painting in practice, and
@@ -115,6 +116,7 @@ def paint_with_agent_and_gradient(
         tile_windows,
         to_global,
     )
+    from agents.gradient.multibrush import is_multi
     from painters.images import prepare_target
     from painters.loading import load_painter, resolve_device
 
@@ -130,7 +132,7 @@ def paint_with_agent_and_gradient(
     cfg = replace(config or GradientConfig(), strokes=int(strokes))
     width, height = canvas_size(img.shape[1], img.shape[0], grid)
     target = prepare_target(img, width, height)
-    several = len(getattr(painter, "brushes", ())) > 1
+    several = is_multi(painter)
     if mode == "auto":
         one_tile = len(tile_windows(width, height)) == 1
         mode = "refine" if one_tile and not several else "init"
