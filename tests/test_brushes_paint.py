@@ -242,11 +242,9 @@ def test_agent_and_gradient_with_several_brushes_chooses_per_stroke(mb):
     image = np.asarray(Image.open(SAMPLE).convert("RGB"))
     cfg = GradientConfig(steps=10, groups=2, seed=0)
     model = load_agent("default")
-    p = paint_with_agent_and_gradient(image, model, 24, config=cfg, painter=mb)
+    p = paint_with_agent_and_gradient(image, model, 24, config=cfg, painter=mb, mode="init")
     brushes = p.brush_list()
     assert len(brushes) == 24 and set(brushes) <= set(BRUSHES)
-    with pytest.raises(ValueError, match="mode='init'"):
-        paint_with_agent_and_gradient(image, model, 8, config=cfg, painter=mb, mode="refine")
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,10 @@ def test_paint_cli_plan_steps_checks(tmp_path, capsys):
     from agents.cli.paint import main
 
     rc = main([COFFEE, "--method", "gradient", "--plan-steps", "4", "--out", str(tmp_path / "a")])
-    assert rc == 2 and "--plan-steps is for --method agent" in capsys.readouterr().err
+    assert (
+        rc == 2
+        and "--plan-steps is for --method agent or agent+gradient" in capsys.readouterr().err
+    )
     rc = main([COFFEE, "--plan-steps", "-1", "--out", str(tmp_path / "b")])
     assert rc == 2 and "--plan-steps must be >= 0" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

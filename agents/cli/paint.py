@@ -113,8 +113,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--plan-steps",
         type=int,
         default=None,
-        help="--method agent: Adam steps through the painter that refine each agent step's "
-        "strokes before they are painted (the agent's planning; 0: the actor's strokes as "
+        help="--method agent (and agent+gradient's refinement): Adam steps through the "
+        "painter that refine each agent step's strokes before they are painted (the agent's planning; 0: the actor's strokes as "
         "they are; default: the agent's own, 32 for the default agent, cut to keep "
         "strokes x steps <= 4096: 32 up to 128 strokes, 16 at 256, 2 at 2000)",
     )
@@ -143,7 +143,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--steps",
         type=int,
         default=None,
-        help="optimisation steps per group (None: the painter's schedule for --strokes)",
+        help="optimisation steps per group (None: the painter's schedule for --strokes); for "
+        "agent+gradient's joint refinement of the agent's painting, its steps (default 120)",
     )
     p.add_argument("--groups", type=int, default=5, help="stroke groups, coarse to fine")
     p.add_argument(
@@ -189,7 +190,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.method is None and args.brushes is not None and len(brush_names(args.brushes)) > 1:
-        args.method = "gradient"  # only gradient painting chooses brushes
+        args.method = "agent+gradient"  # the refinement chooses each stroke's brush
     args.method = default_method(args)
     if args.grid is None:
         args.grid = auto_grid(args.strokes)
@@ -312,10 +313,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"--plan-steps needs a through-painter agent (such as the default), not "
                     f"{args.agent!r}: drop --plan-steps"
                 )
-            if args.method != "agent":
-                args.plan_steps = 0  # agent+gradient: gradient descent refines the strokes
-            elif args.plan_steps is None:
+            if args.plan_steps is None:
                 args.plan_steps = auto_plan_steps(model, args.strokes)
+            if args.method == "agent+gradient" and not refines(args, *header):
+                args.plan_steps = 0  # the agent only proposes the gradient painter's strokes
         perceptual = None
         if "perceptual" in args.loss:
             from agents.gradient.perceptual import PerceptualLoss
@@ -340,8 +341,10 @@ def main(argv: list[str] | None = None) -> int:
             palette=None if palette is None else tuple(map(tuple, palette)),
             finish_scale=fit_scale(args, width, height) if hasattr(painter, "brushes") else 1,
         )  # fmt: skip
-        if args.plan_steps and args.method != "agent":
-            raise ValueError("--plan-steps is for --method agent; drop it or use --method agent")
+        if args.plan_steps and args.method == "gradient":
+            raise ValueError(
+                "--plan-steps is for --method agent or agent+gradient; drop it or choose one"
+            )
         if args.plan_steps is not None and args.plan_steps < 0:
             raise ValueError(f"--plan-steps must be >= 0, got {args.plan_steps}")
         if args.method == "agent" and (palette is not None or lo > 0.0 or hi < 1.0):
@@ -440,9 +443,11 @@ def paint(method, image, target, painter, model, cfg, loss_fn, real_seed, callba
                                                painter=painter, device=device, seed=seed,
                                                callback=callback,
                                                plan_steps=plan_steps)  # fmt: skip
+    steps = agent_painting.REFINE_STEPS if cfg.steps is None else cfg.steps
     return agent_painting.paint_with_agent_and_gradient(
         image, model, cfg.strokes, grid=grid, config=cfg, painter=painter, device=device,
-        loss_fn=loss_fn, real_seed=real_seed, callback=callback,
+        loss_fn=loss_fn, real_seed=real_seed, callback=callback, plan_steps=plan_steps,
+        steps=steps,
     )  # fmt: skip
 
 
@@ -478,6 +483,16 @@ def load_brush_painter(args: argparse.Namespace, device: torch.device) -> torch.
             f"--brushes {args.brushes}"
         )
     return load_painters(names, device)
+
+
+def refines(args: argparse.Namespace, image_width: int, image_height: int) -> bool:
+    """Whether ``--method agent+gradient`` refines the agent's whole painting (planning first)
+    rather than letting the agent propose the gradient painter's strokes: while strokes ×
+    canvas pixels stays within :data:`agents.painting.refine.REFINE_LIMIT`, without a palette."""
+    from agents.painting.refine import REFINE_LIMIT
+
+    w, h = canvas_size(max(1, image_width), max(1, image_height), args.grid)
+    return args.palette is None and args.strokes * w * h <= REFINE_LIMIT
 
 
 def fit_scale(args: argparse.Namespace, width: int, height: int) -> float:

@@ -84,7 +84,17 @@ def swap_losses(
     to ``target`` when stroke i alone is drawn with brush k in the colour that is best for it
     there (least squares, clipped to [0, 1]), and that colour. Every brush, the stroke's own
     included, gets its best colour, so the losses compare brushes, not colours.
+
+    ``painter`` may be any object with ``painters`` (one module per brush, each drawing all the
+    flattened (B·n, 12) actions at once: 64 px windows, or whole canvases as
+    :class:`agents.gradient.joint.PlacedBrushes` draws them) and ``len()``.
     """
+    losses, colours, _ = _swap(painter, actions, brush_index, base, target, mask)
+    return losses, colours
+
+
+def _swap(painter, actions, brush_index, base, target, mask):
+    """:func:`swap_losses` plus every stroke's coverage with every brush (B, n, K, H, W)."""
     b, n, _ = actions.shape
     k_all = len(painter)
     flat = actions.reshape(b * n, -1)
@@ -109,7 +119,7 @@ def swap_losses(
         canvas = rest + u * best[..., None, None]
         losses.append((canvas - tgt).pow(2).mean((2, 3, 4)))
         colours.append(best)
-    return torch.stack(losses, 2), torch.stack(colours, 2)
+    return torch.stack(losses, 2), torch.stack(colours, 2), alphas
 
 
 @torch.no_grad()
@@ -127,22 +137,19 @@ def reassign(
     or the new brush) do not overlap another moved stroke's: each move's gain was measured with
     the others fixed. Returns (new brush_index, new actions (colours refitted for moved
     strokes), number of moves)."""
-    losses, colours = swap_losses(painter, actions, brush_index, base, target, mask)
+    losses, colours, alphas = _swap(painter, actions, brush_index, base, target, mask)
     current = losses.gather(2, brush_index[..., None])[..., 0]
     best_loss, best = losses.min(2)
     gain = current - best_loss
     index = brush_index.clone()
     acts = actions.clone()
     moves = 0
-    flat = actions.reshape(-1, actions.shape[-1])
     for bi in range(len(actions)):
         cand = torch.nonzero((best[bi] != index[bi]) & (gain[bi] > 0)).flatten()
         if not len(cand):
             continue
         cand = cand[gain[bi, cand].argsort(descending=True)]
-        strokes = torch.stack(
-            [p(flat[bi * actions.shape[1] + cand])[:, 3] for p in painter.painters], 1
-        )
+        strokes = alphas[bi, cand]  # (c, K, H, W)
         taken = torch.zeros(target.shape[-2:], dtype=torch.bool, device=target.device)
         for j, i in enumerate(cand.tolist()):
             foot = (strokes[j, index[bi, i]] > threshold) | (strokes[j, best[bi, i]] > threshold)
@@ -159,12 +166,23 @@ class Reassigner:
     """The hook of :func:`agents.gradient.optimiser._optimise` that re-chooses brushes while
     strokes are optimised: at steps ``0, every, 2·every, ...`` before ``until`` it moves
     strokes to the brush that lowers the loss (:func:`reassign`), writing the new brushes into
-    ``assigned`` and the refitted colours into the parameters."""
+    ``assigned`` and the refitted colours into the parameters. ``brushes``: what draws each
+    brush for the checks (default ``assigned.painter``; whole canvases in a joint refinement,
+    :class:`agents.gradient.joint.PlacedBrushes`)."""
 
     def __init__(
-        self, assigned: AssignedBrushes, params, base, target, mask, every: int, until: int
+        self,
+        assigned: AssignedBrushes,
+        params,
+        base,
+        target,
+        mask,
+        every: int,
+        until: int,
+        brushes=None,
     ) -> None:
         self.assigned, self.params = assigned, params
+        self.brushes = assigned.painter if brushes is None else brushes
         self.base, self.target, self.mask = base, target, mask
         self.every, self.until = max(1, every), until
         self.moves = 0
@@ -177,7 +195,7 @@ class Reassigner:
             b, n = acts.shape[:2]
             index = self.assigned.index.view(b, n)
             new, moved_acts, moves = reassign(
-                self.assigned.painter, acts, index, self.base, self.target, self.mask
+                self.brushes, acts, index, self.base, self.target, self.mask
             )
             if not moves:
                 return

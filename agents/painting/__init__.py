@@ -51,11 +51,14 @@ Usage::
     painting = paint_with_agent(image, model, strokes=256)        # painting.canvas: (64, 96, 3)
     write_painting_outputs("out/agent", painting, painters.load_painter("default"))
 
-    # agent + gradient: the agent paints, then gradient descent refines all its strokes
-    painting = paint_with_agent_and_gradient(image, model, strokes=256, steps=60)
-    # or the gradient painter with the agent proposing each group's first strokes (the
-    # paint_images init_fn hook):
-    painting = paint_with_agent_and_gradient(image, model, 256, mode="init",
+    # agent + gradient: the agent paints (here planning 20 steps a step), then gradient
+    # descent refines all its strokes jointly on the whole canvas; with several brushes each
+    # stroke picks its brush
+    mixed = painters.load_painters(["classic/dry_brush", "classic/pen"])
+    painting = paint_with_agent_and_gradient(image, model, 200, plan_steps=20, painter=mixed)
+    # above REFINE_LIMIT stroke-pixels: the gradient painter with the agent proposing each
+    # group's first strokes (the paint_images init_fn hook):
+    painting = paint_with_agent_and_gradient(image, model, 2000, grid=4, mode="init",
                                              config=GradientConfig(steps=15))
 
 Signatures (stable; ``scripts/paint.py --method agent|agent+gradient`` calls them)::
@@ -63,12 +66,12 @@ Signatures (stable; ``scripts/paint.py --method agent|agent+gradient`` calls the
     paint_with_agent(image, model, strokes, size=None, *, grid=1, levels=None, shares=None,
                      painter=None, device="cpu", seed=0, callback=None, seam_share=None,
                      seam_steps=20) -> Painting
-    paint_with_agent_and_gradient(image, model, strokes, *, grid=1, steps=60, lr=0.1,
-                                  mode="refine", config=None, levels=None, shares=None,
+    paint_with_agent_and_gradient(image, model, strokes, *, grid=1, steps=120, lr=0.05,
+                                  mode="auto", config=None, levels=None, shares=None,
                                   painter=None, device="cpu", loss_fn=None, real_seed=None,
-                                  callback=None) -> Painting
-    refine_painting(painting, target, painter, *, steps=60, lr=0.1, loss_fn=None,
-                    callback=None) -> Painting
+                                  callback=None, plan_steps=0) -> Painting
+    refine_painting(painting, target, painter, *, steps=120, lr=0.05, loss_fn=None,
+                    callback=None, real_seed=None, config=None) -> Painting
     agent_init_fn(model, painter) -> init_fn(canvas, target, n, size, generator) -> (B, n, 12)
     write_painting_outputs(folder, painting, painter, *, brush=..., render_size=512, seed=0,
                            info=None) -> list[Path]
@@ -106,11 +109,21 @@ from agents.painting.levels import (
     tile_window,
 )
 from agents.painting.outputs import write_painting_outputs
-from agents.painting.refine import agent_init_fn, paint_with_agent_and_gradient, refine_painting
+from agents.painting.refine import (
+    REFINE_LIMIT,
+    REFINE_LR,
+    REFINE_STEPS,
+    agent_init_fn,
+    paint_with_agent_and_gradient,
+    refine_painting,
+)
 
 __all__ = [
     "DEFAULT_LEVELS",
     "DEFAULT_SHARES",
+    "REFINE_LIMIT",
+    "REFINE_LR",
+    "REFINE_STEPS",
     "TILE",
     "AgentView",
     "Callback",

@@ -9,17 +9,27 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from agents.painting.levels import TILE, AgentView, InitFn, _resize_tiles, paint_with_agent
+from agents.painting.levels import AgentView, InitFn, _resize_tiles, paint_with_agent
 from painters import actions as A
 from painters.compositing import from_uint8, over_sequence, to_uint8
-from painters.schedule import cosine_lr
 
 #: Stroke-pixels above which the gradient painter skips its real-brush colour fit
 #: (``agents.gradient.finish_colours``); agent + gradient then fits the colours to the neural
 #: canvas itself (:mod:`agents.painting.colours`, which needs no dense coverage maps).
 FINISH_LIMIT = 40_000_000
+#: Strokes × canvas pixels up to which ``mode="auto"`` refines every stroke jointly (each
+#: stroke's layer is held at the canvas's size: about 1 GB of tensors at this limit).
+REFINE_LIMIT = 8_000_000
+#: Steps and learning rate of the joint refinement (chosen on validation photos, see
+#: docs/BRUSHES.md).
+REFINE_STEPS = 120
+REFINE_LR = 0.05
+#: Weight of the real brushes' canvas in the joint refinement with a real seed (the neural
+#: canvas has 1): lower than gradient painting's ``GradientConfig.real_weight`` (8), because
+#: the refinement starts from a finished painting, where 8 costs the neural painting more than
+#: it gains the real one (docs/BRUSHES.md).
+REFINE_REAL_WEIGHT = 4.0
 
 
 def agent_init_fn(model: Any, painter: torch.nn.Module) -> InitFn:
@@ -70,8 +80,8 @@ def paint_with_agent_and_gradient(
     strokes: int,
     *,
     grid: int = 1,
-    steps: int = 60,
-    lr: float = 0.1,
+    steps: int = REFINE_STEPS,
+    lr: float = REFINE_LR,
     mode: str = "auto",
     config: Any = None,
     levels: Sequence[int] | None = None,
@@ -81,31 +91,34 @@ def paint_with_agent_and_gradient(
     loss_fn: Any = None,
     real_seed: int | None = None,
     callback: Callable[[dict], None] | None = None,
+    plan_steps: int = 0,
 ):
     """Agent + gradient painting of ``image`` at ``canvas_size(W, H, grid)`` px; returns the
     same ``Painting`` type as :func:`paint_with_agent` and :func:`agents.gradient.paint_images`.
 
-    ``mode="auto"`` (default): ``"refine"`` for a painting of one 64 px tile, ``"init"`` for
-    several (refining every stroke of a big painting at once holds every stroke's full-canvas
-    layer: 7.5 GB and over 10 minutes for 2,000 strokes at 256 px; ``"init"`` costs what
-    gradient painting costs, tile batch by tile batch, and hides tiles the same way), and
-    ``"init"`` too for a :class:`painters.brushes.MultiBrushPainter` of several brushes: the
-    agent proposes strokes with the first brush, the gradient painter moves each stroke to the
-    brush that lowers the loss most (:mod:`agents.gradient.multibrush`).
-    ``mode="refine"``: the agent paints (:func:`paint_with_agent`, ``levels`` and
-    ``shares``), then gradient descent refines all its strokes jointly for ``steps`` steps
-    (:func:`refine_painting`, ``lr``); never worse than the agent's painting in practice, and
-    cheap when ``steps`` is small. ``mode="init"``: the gradient painter
-    (:func:`agents.gradient.paint_images` with ``config``, a ``GradientConfig`` whose
-    ``strokes`` is replaced) with each group's initial strokes proposed by the agent
-    (:func:`agent_init_fn`) instead of sampled where the error is largest, and, where the
-    real-brush colour fit does not run (no ``real_seed``, or a painting too big for it), every
-    colour fitted to the target over the whole canvas at the end
+    ``mode="auto"`` (default): ``"refine"`` while strokes × canvas pixels stays within
+    :data:`REFINE_LIMIT` (e.g. 200 strokes at 64 × 96 px), ``"init"`` above it (refining
+    every stroke of a big painting at once holds every stroke's full-canvas layer: 7.5 GB and
+    over 10 minutes for 2,000 strokes at 256 px; ``"init"`` costs what gradient painting costs,
+    tile batch by tile batch), and ``"init"`` with a palette in ``config``.
+    ``mode="refine"``: the agent paints (:func:`paint_with_agent`, ``levels``, ``shares`` and
+    ``plan_steps``: its planning steps per step), then gradient descent refines all its
+    strokes jointly on the whole canvas for ``steps`` steps (:func:`refine_painting`, ``lr``).
+    With a :class:`painters.brushes.MultiBrushPainter` of several brushes the agent paints
+    with the first brush and the refinement moves each stroke to the brush that lowers the
+    loss most (:mod:`agents.gradient.multibrush`).
+    ``mode="init"``: the gradient painter (:func:`agents.gradient.paint_images` with
+    ``config``, a ``GradientConfig`` whose ``strokes`` is replaced) with each group's initial
+    strokes proposed by the agent (:func:`agent_init_fn`) instead of sampled where the error is
+    largest (with several brushes it picks each stroke's brush as gradient painting does),
+    and, where the real-brush colour fit does not run (no ``real_seed``, or a painting too big
+    for it), every colour fitted to the target over the whole canvas at the end
     (:func:`agents.painting.colours.fit_colours`, with its penalty on seams).
 
-    ``real_seed``: also fit the colours for the real brush's re-render with that seed (the
-    gradient painter's last step, :func:`agents.gradient.finish_colours`; needs libmypaint,
-    skipped without it)."""
+    ``real_seed``: paint for the real brush's re-render with that seed: the refinement adds
+    the real brushes' coverage (straight-through, at ``config.finish_scale`` × the painting's
+    size) and the colours are fitted last for the neural and the real canvas
+    (:func:`agents.gradient.finish_colours`; needs libmypaint, skipped without it)."""
     from dataclasses import replace
 
     from agents.gradient import (
@@ -113,7 +126,6 @@ def paint_with_agent_and_gradient(
         canvas_size,
         finish_colours,
         paint_images,
-        tile_windows,
         to_global,
     )
     from agents.gradient.multibrush import is_multi
@@ -134,13 +146,10 @@ def paint_with_agent_and_gradient(
     target = prepare_target(img, width, height)
     several = is_multi(painter)
     if mode == "auto":
-        one_tile = len(tile_windows(width, height)) == 1
-        mode = "refine" if one_tile and not several else "init"
-    if mode == "refine" and several:
-        raise ValueError(
-            "mode='refine' keeps the agent's brush; with several brushes use mode='init', where "
-            "the gradient painter chooses each stroke's brush"
-        )
+        fits = int(strokes) * width * height <= REFINE_LIMIT
+        mode = "refine" if fits and cfg.palette is None else "init"
+    if mode == "refine" and cfg.palette is not None:
+        raise ValueError("a palette needs mode='init' (the gradient painter snaps the colours)")
     if mode == "init":
         painting = paint_images(
             painter, [target], cfg, loss_fn=loss_fn, real_seed=real_seed, callback=callback,
@@ -157,15 +166,19 @@ def paint_with_agent_and_gradient(
                 mse = float(np.mean((painting.canvas / 255.0 - target / 255.0) ** 2))
                 callback({"phase": "colours", "total": 1, "advance": 1, "unit": "fit", "mse": mse})
         return painting
+    first = painter.painters[0] if several else painter
     painting = paint_with_agent(img, model, strokes, grid=grid, levels=levels, shares=shares,
-                                painter=painter)  # fmt: skip
+                                painter=first, plan_steps=plan_steps)  # fmt: skip
+    if several:
+        painting.brush = painter.brushes[0]
     painting = refine_painting(painting, target, painter, steps=steps, lr=lr, loss_fn=loss_fn,
-                               callback=callback)  # fmt: skip
-    if real_seed is not None and len(painting.actions):
+                               callback=callback, real_seed=real_seed, config=cfg)  # fmt: skip
+    if real_seed is not None and len(painting.actions) and cfg.finish_steps > 0:
         pdev = next(iter(painter.parameters()), torch.empty(0)).device
+        index = painting.brush_index(painter.brushes) if several else None
         local, finished = finish_colours(
             painter, painting.local_actions, painting.windows, from_uint8(target, pdev),
-            replace(cfg, background=painting.background), real_seed, callback,
+            replace(cfg, background=painting.background), real_seed, callback, brush_index=index,
         )  # fmt: skip
         if finished is not None:
             painting.local_actions = np.clip(local, 0.0, 1.0).astype(np.float32)
@@ -180,60 +193,70 @@ def refine_painting(
     target: np.ndarray,
     painter: torch.nn.Module,
     *,
-    steps: int = 60,
-    lr: float = 0.1,
+    steps: int = REFINE_STEPS,
+    lr: float = REFINE_LR,
     loss_fn: Any = None,
     callback: Callable[[dict], None] | None = None,
+    real_seed: int | None = None,
+    config: Any = None,
+    real_weight: float | None = None,
 ):
-    """Gradient descent on all strokes of a tiled painting at once (each stays in its 64 px
-    window): Adam on the gradient painter's logits (:class:`agents.gradient.StrokeParams`),
+    """Gradient descent on all strokes of a tiled painting at once, each in its 64 px window
+    (:func:`agents.gradient.joint.refine_jointly`): Adam on the gradient painter's logits,
     cosine schedule ``lr`` → ``lr/10``, loss on the whole canvas (default MSE). Returns a new
     painting (same windows and order, refined actions, its exact replay as ``canvas``, the loss
-    per step as ``history``).
+    per step appended to ``history``).
+
+    With a :class:`painters.brushes.MultiBrushPainter` of several brushes each stroke may move
+    to another brush (it starts with its own in ``painting``, or the first); the result
+    carries every stroke's brush. ``real_seed``: paint for the real brushes too (the
+    re-render's seed; ``config.finish_scale`` × the painting's size, weight ``real_weight``,
+    default :data:`REFINE_REAL_WEIGHT`).
 
     Why joint and not tile by tile: an agent's painting interleaves levels and tiles whose
     strokes overlap, so only the whole canvas tells a stroke what it covers."""
-    from agents.gradient import GradientConfig, Painting, StrokeParams, composite, to_global
+    from dataclasses import replace
+
+    from agents.gradient import GradientConfig, Painting, to_global
+    from agents.gradient.joint import refine_jointly
+    from agents.gradient.multibrush import is_multi
     from painters.replaying import replay_windows
 
     target_u8 = np.asarray(target)
     h, w = painting.height, painting.width
     if target_u8.shape != (h, w, 3):
         raise ValueError(f"target must be the painting's size ({h}, {w}, 3), got {target_u8.shape}")
+    several = is_multi(painter)
+    index = None
+    if several:
+        brushes = painting.brush_list()
+        known = all(b in painter.brushes for b in brushes)
+        index = painting.brush_index(painter.brushes) if known else np.zeros(len(painting), int)
+    cfg = replace(config or GradientConfig(), background=tuple(painting.background),
+                  real_weight=REFINE_REAL_WEIGHT if real_weight is None else float(real_weight))  # fmt: skip
+    if not several:
+        cfg = replace(cfg, brush=painting.brush)
     pdev = next(iter(painter.parameters()), torch.empty(0)).device
-    tgt = from_uint8(target_u8, pdev)[None]
-    bg = torch.tensor(painting.background, dtype=torch.float32, device=pdev).view(1, 3, 1, 1)
-    bg = (bg / 255.0).expand_as(tgt)
-    wins = [tuple(int(v) for v in xy) for xy in np.asarray(painting.windows)]
-    pads = [(x, w - TILE - x, y, h - TILE - y) for x, y in wins]
-    params = StrokeParams(GradientConfig())
-    la = torch.from_numpy(np.ascontiguousarray(painting.local_actions, np.float32)).to(pdev)
-    raw = params.encode(la[None]).detach().requires_grad_(True)
-    opt = torch.optim.Adam([raw], lr=lr)
-    loss_fn = loss_fn or (lambda c, t: (c - t).pow(2).mean((1, 2, 3)))
     history: list[float] = []
-    for step in range(max(0, int(steps))):
-        for group in opt.param_groups:
-            group["lr"] = cosine_lr(lr, step, max(1, steps))
-        strokes = painter(params.decode(raw)[0])
-        placed = torch.stack([F.pad(s, pad) for s, pad in zip(strokes, pads, strict=True)])
-        canvas = composite(bg, placed[None])
-        loss = loss_fn(canvas, tgt).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        history.append(float(loss.detach()))
+
+    def relay(ev: dict) -> None:
+        history.append(float(ev["loss"]))
         if callback is not None:
-            callback({"kind": "step", "stage": "refine", "step": step, "steps": steps,
-                      "loss": history[-1], "canvas": None, "phase": "refine",
-                      "total": steps})  # fmt: skip
-    with torch.no_grad():
-        local = params.decode(raw)[0].clamp(0.0, 1.0).cpu().numpy().astype(np.float32)
+            callback(ev)
+
+    local, index, _ = refine_jointly(
+        painter, painting.local_actions, painting.windows, from_uint8(target_u8, pdev),
+        background=painting.background, brush_index=index, config=cfg, steps=steps, lr=lr,
+        loss_fn=loss_fn, real_seed=real_seed, real_scale=cfg.finish_scale, callback=relay,
+    )  # fmt: skip
     wi = np.asarray(painting.windows, np.int64)
-    canvas_u8, _ = replay_windows(painter, local, wi, w, h, painting.background)
+    canvas_u8, _ = replay_windows(painter, local, wi, w, h, painting.background,
+                                  brush_index=index if several else None)  # fmt: skip
+    brushes = [painter.brushes[i] for i in index] if several else None
+    one = {"brush": brushes[0]} if brushes and len(set(brushes)) == 1 else {}
     return Painting(
         actions=to_global(local, wi, w, h), local_actions=local, windows=wi, width=w, height=h,
         canvas=canvas_u8, stroke_scale=painting.stroke_scale, background=painting.background,
-        brush=painting.brush, info={**painting.info, "refine_steps": int(steps)},
-        history=[*painting.history, *history],
+        brush=one.get("brush", painting.brush), stroke_brushes=brushes,
+        info={**painting.info, "refine_steps": int(steps)}, history=[*painting.history, *history],
     )  # fmt: skip
