@@ -55,6 +55,7 @@ def target_at(photo: Path, w: int, h: int) -> np.ndarray:
 
 
 def paint(photo: Path, brushes: str, out: Path, strokes: int, seed: int, extra: list[str]) -> float:
+    """Run neural-paint once; returns its wall-clock seconds."""
     t0 = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "agents.cli.paint", str(photo), "--brushes", brushes,
@@ -65,13 +66,22 @@ def paint(photo: Path, brushes: str, out: Path, strokes: int, seed: int, extra: 
 
 
 def measure(
-    photo: Path, base: Path, strokes: int, seed: int, extra: list[str], reuse: bool = False
+    photo: Path,
+    base: Path,
+    strokes: int,
+    seed: int,
+    extra: list[str],
+    reuse: bool = False,
+    single_method: str | None = None,
 ) -> dict:
     row: dict = {"photo": photo.name}
     for key, brushes in RUNS.items():
         out = base / photo.stem / key
         done = reuse and key != "both" and (out / "painting_real.png").exists()
-        row[f"{key}_s"] = 0.0 if done else paint(photo, brushes, out, strokes, seed, extra)
+        more = ["--method", single_method] if single_method and key != "both" else []
+        row[f"{key}_s"] = (
+            0.0 if done else paint(photo, brushes, out, strokes, seed, [*more, *extra])
+        )
         png = np.asarray(Image.open(out / "painting.png").convert("RGB"))
         h, w = png.shape[:2]
         target = target_at(photo, w, h)
@@ -86,6 +96,7 @@ def measure(
             row["n_pen"] = sum(n == "classic/pen" for n in names)
             row["n_dry"] = sum(n == "classic/dry_brush" for n in names)
     row["ratio"] = row["both"] / min(row["dry"], row["pen"])
+    row["real_vs_single"] = row["both_real"] / min(row["dry_real"], row["pen_real"])
     row["real_ratio"] = row["both_real"] / row["both"]
     row["ok"] = (
         row["ratio"] <= 0.9
@@ -112,6 +123,12 @@ def main() -> None:
         action="store_true",
         help="reuse the single-brush paintings already in --keep (the mixed one is always redone)",
     )
+    p.add_argument(
+        "--single-method",
+        default=None,
+        help="paint the single-brush paintings with this --method (e.g. agent+gradient, the "
+        "mixed painting's own) instead of neural-paint's default",
+    )
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more neural-paint args")
     args = p.parse_args()
     if args.images:
@@ -124,17 +141,20 @@ def main() -> None:
     print(
         f"{len(photos)} photos, {args.strokes} strokes, seed {args.seed}, 64 px, outputs in {base}"
     )
-    print("| photo | dry brush | pen | both | both ÷ better | real ÷ neural | pen strokes | s (dry/pen/both) | ok |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    print("| photo | dry brush | pen | both | both ÷ better | real ÷ neural | real: both ÷ better single's real | pen strokes | s (dry/pen/both) | ok |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
     rows = []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         for r in pool.map(
-            lambda f: measure(f, base, args.strokes, args.seed, args.extra, args.reuse_single),
+            lambda f: measure(
+                f, base, args.strokes, args.seed, args.extra, args.reuse_single, args.single_method
+            ),
             photos,
         ):
             rows.append(r)
             print(f"| {r['photo'][:40]} | {r['dry']:.5f} | {r['pen']:.5f} | {r['both']:.5f} "
-                  f"| {r['ratio']:.3f} | {r['real_ratio']:.2f} | {r['n_pen']}/{r['n_pen'] + r['n_dry']} "
+                  f"| {r['ratio']:.3f} | {r['real_ratio']:.2f} | {r['real_vs_single']:.2f} "
+                  f"| {r['n_pen']}/{r['n_pen'] + r['n_dry']} "
                   f"| {r['dry_s']:.0f}/{r['pen_s']:.0f}/{r['both_s']:.0f} | {'yes' if r['ok'] else 'no'} |",
                   flush=True)  # fmt: skip
     ratios = np.array([r["ratio"] for r in rows])
