@@ -149,6 +149,33 @@ def two_sample_accuracy(
     ``quantize`` (both classes rounded to 8-bit alpha, as every image on disk is, so the
     classifier cannot tell a float stroke by its values alone).
     """
+    out = two_sample_scores(
+        real, fake, seed=seed, epochs=epochs, test_fraction=test_fraction,
+        batch_size=batch_size, ensemble=ensemble, highpass=highpass, augment=augment,
+        cosine=cosine, quantize=quantize,
+    )  # fmt: skip
+    return float(((out["logits"] > 0).float() == out["labels"]).float().mean())
+
+
+def two_sample_scores(
+    real: np.ndarray | torch.Tensor,
+    fake: np.ndarray | torch.Tensor,
+    *,
+    seed: int = 0,
+    epochs: int = 6,
+    test_fraction: float = 0.2,
+    batch_size: int = 64,
+    ensemble: int = 1,
+    highpass: bool = False,
+    augment: bool = False,
+    cosine: bool = False,
+    quantize: bool = False,
+) -> dict[str, torch.Tensor]:
+    """:func:`two_sample_accuracy`'s classifier scores on the held-out strokes, to see *which*
+    strokes it tells apart: ``test`` (the held-out action indices, M), ``logits`` (2M: the
+    real strokes of those actions, then the fake ones; > 0 means "real") and ``labels`` (2M:
+    1 real, 0 fake). Same arguments and the same result as :func:`two_sample_accuracy`.
+    """
     r, f = _alpha(real), _alpha(fake)
     if r.shape != f.shape or len(r) < 10:
         raise ValueError(f"need matching real and fake strokes (≥ 10), got {r.shape} and {f.shape}")
@@ -195,7 +222,7 @@ def two_sample_accuracy(
                 logits += torch.cat(
                     [model(x_test[i : i + 256]) for i in range(0, len(x_test), 256)]
                 )
-    return float(((logits > 0).float() == y_test).float().mean())
+    return {"test": test, "logits": logits, "labels": y_test}
 
 
 def painter_speed(

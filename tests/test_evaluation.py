@@ -92,3 +92,18 @@ def test_script_reports_missing_painter_in_one_line(tmp_path: Path, capsys) -> N
     rc = mod.main(["--painter", str(tmp_path / "nope"), "--num-strokes", "4"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("error: no painter at") and len(err.splitlines()) == 1
+
+
+def test_two_sample_scores_say_which_held_out_strokes_the_classifier_told_apart() -> None:
+    from painters.evaluation import two_sample_accuracy, two_sample_scores
+
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    real = (torch.rand(40, 4, 16, 16, generator=g) < 0.5).float()
+    fake = torch.cat([torch.zeros(40, 3, 16, 16), torch.full((40, 1, 16, 16), 0.5)], 1)
+    out = two_sample_scores(real, fake, seed=3, epochs=2)
+    m = len(out["test"])
+    assert m == 8 and out["logits"].shape == (16,) and torch.equal(out["labels"][:m], torch.ones(m))
+    assert len(set(out["test"].tolist())) == m  # distinct held-out actions
+    correct = ((out["logits"] > 0).float() == out["labels"]).float().mean()
+    assert float(correct) == two_sample_accuracy(real, fake, seed=3, epochs=2)
