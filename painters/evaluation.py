@@ -225,6 +225,34 @@ def two_sample_scores(
     return {"test": test, "logits": logits, "labels": y_test}
 
 
+def accuracy_by_quantile(
+    scores: dict[str, torch.Tensor], values, bins: int = 4
+) -> list[dict[str, float]]:
+    """Held-out accuracy of :func:`two_sample_scores` split by a per-action value (e.g. the
+    stroke size, ``actions[:, SIZE]``) into ``bins`` groups of equal count: where the classifier
+    tells the painter from the brush. Each group: ``lo``, ``hi`` (its range of the value),
+    ``accuracy`` (its real and fake strokes together) and ``fake_caught`` (the share of its
+    fake strokes called fake). Measured this way the bundled GAN's tell is its biggest strokes
+    (see its model card)."""
+    v = torch.as_tensor(np.asarray(values, dtype=np.float32))[scores["test"]]
+    if bins < 1 or len(v) < bins:
+        raise ValueError(f"bins must be between 1 and the {len(v)} held-out strokes, got {bins}")
+    m = len(v)
+    correct = ((scores["logits"] > 0).float() == scores["labels"]).float()
+    order = torch.argsort(v, stable=True)
+    out = []
+    for group in torch.tensor_split(order, bins):
+        out.append(
+            {
+                "lo": float(v[group].min()),
+                "hi": float(v[group].max()),
+                "accuracy": float(torch.cat([correct[group], correct[m + group]]).mean()),
+                "fake_caught": float(correct[m + group].mean()),
+            }
+        )
+    return out
+
+
 def painter_speed(
     painter: torch.nn.Module, batch_size: int = 256, repeats: int = 5, seed: int = 0
 ) -> float:
@@ -364,7 +392,10 @@ def evaluate_painter(
     ``realism`` adds the texture ratio (:func:`texture_energy` ÷ the real brush's) and the
     two-sample CNN accuracy (:func:`two_sample_accuracy`, real A vs the painter; and real A vs
     real B as the reference); ``strict`` adds the same with the strict test
-    (``two_sample_accuracy_strict``, :data:`STRICT_TWO_SAMPLE`; minutes of CPU); ``speed`` adds strokes/s at batch 256 (:func:`painter_speed`).
+    (``two_sample_accuracy_strict``, :data:`STRICT_TWO_SAMPLE`; minutes of CPU) and its
+    accuracy by stroke-size quartile (``two_sample_strict_by_size``,
+    :func:`accuracy_by_quantile`); ``speed`` adds strokes/s at batch 256
+    (:func:`painter_speed`).
     """
     if num_strokes < 1:
         raise ValueError(f"--num-strokes must be at least 1, got {num_strokes}")
@@ -399,9 +430,10 @@ def evaluate_painter(
             _REAL_B_ACCURACY[key] = two_sample_accuracy(real_a, real_b, seed=seed)
         result["two_sample_accuracy_real_b"] = _REAL_B_ACCURACY[key]
     if strict:
-        result["two_sample_accuracy_strict"] = two_sample_accuracy(
-            real_a, pred, seed=seed, **STRICT_TWO_SAMPLE
-        )
+        scores = two_sample_scores(real_a, pred, seed=seed, **STRICT_TWO_SAMPLE)
+        correct = (scores["logits"] > 0).float() == scores["labels"]
+        result["two_sample_accuracy_strict"] = float(correct.float().mean())
+        result["two_sample_strict_by_size"] = accuracy_by_quantile(scores, actions[:, A.SIZE])
         key = (num_strokes, seed, brush, "strict")
         if key not in _REAL_B_ACCURACY:
             _REAL_B_ACCURACY[key] = two_sample_accuracy(
