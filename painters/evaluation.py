@@ -149,6 +149,33 @@ def two_sample_accuracy(
     ``quantize`` (both classes rounded to 8-bit alpha, as every image on disk is, so the
     classifier cannot tell a float stroke by its values alone).
     """
+    out = two_sample_scores(
+        real, fake, seed=seed, epochs=epochs, test_fraction=test_fraction,
+        batch_size=batch_size, ensemble=ensemble, highpass=highpass, augment=augment,
+        cosine=cosine, quantize=quantize,
+    )  # fmt: skip
+    return float(((out["logits"] > 0).float() == out["labels"]).float().mean())
+
+
+def two_sample_scores(
+    real: np.ndarray | torch.Tensor,
+    fake: np.ndarray | torch.Tensor,
+    *,
+    seed: int = 0,
+    epochs: int = 6,
+    test_fraction: float = 0.2,
+    batch_size: int = 64,
+    ensemble: int = 1,
+    highpass: bool = False,
+    augment: bool = False,
+    cosine: bool = False,
+    quantize: bool = False,
+) -> dict[str, torch.Tensor]:
+    """:func:`two_sample_accuracy`'s classifier scores on the held-out strokes, to see *which*
+    strokes it tells apart: ``test`` (the held-out action indices, M), ``logits`` (2M: the
+    real strokes of those actions, then the fake ones; > 0 means "real") and ``labels`` (2M:
+    1 real, 0 fake). Same arguments and the same result as :func:`two_sample_accuracy`.
+    """
     r, f = _alpha(real), _alpha(fake)
     if r.shape != f.shape or len(r) < 10:
         raise ValueError(f"need matching real and fake strokes (≥ 10), got {r.shape} and {f.shape}")
@@ -195,7 +222,35 @@ def two_sample_accuracy(
                 logits += torch.cat(
                     [model(x_test[i : i + 256]) for i in range(0, len(x_test), 256)]
                 )
-    return float(((logits > 0).float() == y_test).float().mean())
+    return {"test": test, "logits": logits, "labels": y_test}
+
+
+def accuracy_by_quantile(
+    scores: dict[str, torch.Tensor], values, bins: int = 4
+) -> list[dict[str, float]]:
+    """Held-out accuracy of :func:`two_sample_scores` split by a per-action value (e.g. the
+    stroke size, ``actions[:, SIZE]``) into ``bins`` groups of equal count: where the classifier
+    tells the painter from the brush. Each group: ``lo``, ``hi`` (its range of the value),
+    ``accuracy`` (its real and fake strokes together) and ``fake_caught`` (the share of its
+    fake strokes called fake). Measured this way the bundled GAN's tell is its biggest strokes
+    (see its model card)."""
+    v = torch.as_tensor(np.asarray(values, dtype=np.float32))[scores["test"]]
+    if bins < 1 or len(v) < bins:
+        raise ValueError(f"bins must be between 1 and the {len(v)} held-out strokes, got {bins}")
+    m = len(v)
+    correct = ((scores["logits"] > 0).float() == scores["labels"]).float()
+    order = torch.argsort(v, stable=True)
+    out = []
+    for group in torch.tensor_split(order, bins):
+        out.append(
+            {
+                "lo": float(v[group].min()),
+                "hi": float(v[group].max()),
+                "accuracy": float(torch.cat([correct[group], correct[m + group]]).mean()),
+                "fake_caught": float(correct[m + group].mean()),
+            }
+        )
+    return out
 
 
 def painter_speed(
@@ -337,7 +392,10 @@ def evaluate_painter(
     ``realism`` adds the texture ratio (:func:`texture_energy` ÷ the real brush's) and the
     two-sample CNN accuracy (:func:`two_sample_accuracy`, real A vs the painter; and real A vs
     real B as the reference); ``strict`` adds the same with the strict test
-    (``two_sample_accuracy_strict``, :data:`STRICT_TWO_SAMPLE`; minutes of CPU); ``speed`` adds strokes/s at batch 256 (:func:`painter_speed`).
+    (``two_sample_accuracy_strict``, :data:`STRICT_TWO_SAMPLE`; minutes of CPU) and its
+    accuracy by stroke-size quartile (``two_sample_strict_by_size``,
+    :func:`accuracy_by_quantile`); ``speed`` adds strokes/s at batch 256
+    (:func:`painter_speed`).
     """
     if num_strokes < 1:
         raise ValueError(f"--num-strokes must be at least 1, got {num_strokes}")
@@ -372,9 +430,10 @@ def evaluate_painter(
             _REAL_B_ACCURACY[key] = two_sample_accuracy(real_a, real_b, seed=seed)
         result["two_sample_accuracy_real_b"] = _REAL_B_ACCURACY[key]
     if strict:
-        result["two_sample_accuracy_strict"] = two_sample_accuracy(
-            real_a, pred, seed=seed, **STRICT_TWO_SAMPLE
-        )
+        scores = two_sample_scores(real_a, pred, seed=seed, **STRICT_TWO_SAMPLE)
+        correct = (scores["logits"] > 0).float() == scores["labels"]
+        result["two_sample_accuracy_strict"] = float(correct.float().mean())
+        result["two_sample_strict_by_size"] = accuracy_by_quantile(scores, actions[:, A.SIZE])
         key = (num_strokes, seed, brush, "strict")
         if key not in _REAL_B_ACCURACY:
             _REAL_B_ACCURACY[key] = two_sample_accuracy(

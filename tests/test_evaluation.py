@@ -92,3 +92,56 @@ def test_script_reports_missing_painter_in_one_line(tmp_path: Path, capsys) -> N
     rc = mod.main(["--painter", str(tmp_path / "nope"), "--num-strokes", "4"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("error: no painter at") and len(err.splitlines()) == 1
+
+
+def test_two_sample_scores_say_which_held_out_strokes_the_classifier_told_apart() -> None:
+    from painters.evaluation import two_sample_accuracy, two_sample_scores
+
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    real = (torch.rand(40, 4, 16, 16, generator=g) < 0.5).float()
+    fake = torch.cat([torch.zeros(40, 3, 16, 16), torch.full((40, 1, 16, 16), 0.5)], 1)
+    out = two_sample_scores(real, fake, seed=3, epochs=2)
+    m = len(out["test"])
+    assert m == 8 and out["logits"].shape == (16,) and torch.equal(out["labels"][:m], torch.ones(m))
+    assert len(set(out["test"].tolist())) == m  # distinct held-out actions
+    correct = ((out["logits"] > 0).float() == out["labels"]).float().mean()
+    assert float(correct) == two_sample_accuracy(real, fake, seed=3, epochs=2)
+
+
+def test_accuracy_by_quantile_splits_the_held_out_strokes_by_an_action_value() -> None:
+    from painters.evaluation import accuracy_by_quantile
+
+    # 4 held-out actions (of 6); the classifier is right on every real stroke, and catches
+    # the fakes of the two biggest strokes only
+    scores = {
+        "test": torch.tensor([5, 0, 3, 1]),
+        "logits": torch.tensor([1.0, 1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0]),
+        "labels": torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]),
+    }
+    size = np.array([0.1, 0.2, 0.0, 0.8, 0.0, 0.9])
+    lo, hi = accuracy_by_quantile(scores, size, bins=2)
+    assert [lo[k] for k in ("lo", "hi", "accuracy", "fake_caught")] == pytest.approx(
+        [0.1, 0.2, 0.5, 0]
+    )
+    assert [hi[k] for k in ("lo", "hi", "accuracy", "fake_caught")] == pytest.approx(
+        [0.8, 0.9, 1, 1]
+    )
+    assert accuracy_by_quantile(scores, size, bins=1)[0]["accuracy"] == 0.75
+    with pytest.raises(ValueError, match="bins must be"):
+        accuracy_by_quantile(scores, size, bins=5)
+
+
+def test_strict_evaluation_reports_accuracy_by_stroke_size(monkeypatch) -> None:
+    import painters.evaluation as ev
+
+    torch.set_num_threads(1)
+    monkeypatch.setattr(
+        ev, "STRICT_TWO_SAMPLE", {**ev.STRICT_TWO_SAMPLE, "epochs": 1, "ensemble": 1}
+    )
+    res = evaluate_painter(painters.load_painter("default"), 40, seed=3, strict=True)
+    groups = res["two_sample_strict_by_size"]
+    assert len(groups) == 4 and all(g["lo"] <= g["hi"] for g in groups)
+    assert all(a["hi"] <= b["lo"] for a, b in zip(groups[:-1], groups[1:], strict=True))
+    mean = sum(g["accuracy"] for g in groups) / 4  # 8 held-out actions: 2 per quartile
+    assert mean == pytest.approx(res["two_sample_accuracy_strict"])

@@ -413,3 +413,14 @@ def test_highpass_critic_sees_8_bit_alpha_and_feature_matching_trains_the_genera
     assert float(g.texture.out.weight.grad.abs().sum()) > 0
     with pytest.raises(ValueError, match="feature_match_weight needs highpass_critic"):
         GANPainter(widths=[4, 4, 4], critic_channels=4, feature_match_weight=1.0)
+
+
+def test_grain_conv_is_the_plain_convolution() -> None:
+    from painters.models.textured import grain_conv
+
+    torch.manual_seed(0)
+    noise, kernel = torch.randn(5, 1, 16, 16), torch.randn(1, 1, 5, 5, requires_grad=True)
+    out = grain_conv(noise, kernel)
+    assert torch.allclose(out, torch.nn.functional.conv2d(noise, kernel, padding=2), atol=1e-5)
+    out.sum().backward()
+    assert kernel.grad is not None and float(kernel.grad.abs().sum()) > 0

@@ -45,7 +45,9 @@ def summary_line(name: str, res: dict[str, Any]) -> str:
     if "two_sample_accuracy_strict" in res:
         parts.append(
             f"strict two-sample acc {res['two_sample_accuracy_strict']:.3f} "
-            f"(real B: {res['two_sample_accuracy_strict_real_b']:.3f})"
+            f"(real B: {res['two_sample_accuracy_strict_real_b']:.3f}; by size quartile "
+            + " ".join(f"{g['accuracy']:.2f}" for g in res.get("two_sample_strict_by_size", []))
+            + ")"
         )
     if "strokes_per_s" in res:
         parts.append(f"{res['strokes_per_s']:.0f} strokes/s")

@@ -62,6 +62,17 @@ def _unit_energy(kernel: torch.Tensor) -> torch.Tensor:
     return kernel / kernel.square().sum().sqrt().clamp(min=1e-6)
 
 
+def grain_conv(noise: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """``noise`` (B, 1, H, W) filtered by the 5×5 ``kernel`` (1, 1, 5, 5), zero padded.
+
+    As a grouped convolution over the batch (each stroke a channel): the same numbers as a
+    plain one-channel convolution, which oneDNN runs ~20× slower on a CPU (34 ms against
+    1.6 ms at batch 256 on one thread), a fifth of the GAN's drawing time."""
+    b, _, h, w = noise.shape
+    out = F.conv2d(noise.reshape(1, b, h, w), kernel.expand(b, 1, 5, 5), padding=2, groups=b)
+    return out.view(b, 1, h, w)
+
+
 def laplacian(alpha: torch.Tensor) -> torch.Tensor:
     """5-point Laplacian of (B, 1, H, W) maps, zero padded (the texture statistic)."""
     k = alpha.new_tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
@@ -319,7 +330,7 @@ class TexturedPainter(NeuralPainter):
         if self.modulation > 0:
             # explicit texture path: unit-variance blobby noise × a learned amplitude map
             kernel = self.blur if self.grain is None else _unit_energy(self.grain)
-            blobs = F.conv2d(noise[:, :1], kernel, padding=2)  # type: ignore[index]
+            blobs = grain_conv(noise[:, :1], kernel)  # type: ignore[index]
             gain = F.softplus(r[:, 1:2] + _inv_softplus(self.modulation))
             r = r[:, :1] + gain * blobs
         logit = torch.logit(base.clamp(1e-4, 1 - 1e-4))
