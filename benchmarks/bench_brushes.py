@@ -8,11 +8,14 @@
 and a table of painting.png's MSE to the target (the photo resized to the painting's size the
 way neural-paint resizes it), the mixed painting's ratio to the better single brush, the
 real re-render (painting_real.png box-averaged to the painting's size) against the neural
-painting, and the strokes of each brush in strokes.json.
+painting, the mixed painting's re-render against the better single brush's, and the strokes of
+each brush in strokes.json. ``--single-method`` paints the two single-brush paintings with
+another method (the mixed painting's own, ``agent+gradient``, for a like-for-like comparison).
 
     python benchmarks/bench_brushes.py                       # val photos if present, else bundled
     python benchmarks/bench_brushes.py --images a.jpg b.png --keep out/bench_brushes
     python benchmarks/bench_brushes.py --dir /path/to/photos --jobs 2
+    python benchmarks/bench_brushes.py --dir /path/to/photos --single-method agent+gradient
 
 Targets it checks (a photo passes when all hold): mixed ≤ 0.9 × the better single brush,
 every stroke has a "brush", both brushes are used, real ÷ neural (mixed) ≤ 1.3.
