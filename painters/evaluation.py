@@ -154,7 +154,12 @@ def two_sample_accuracy(
         batch_size=batch_size, ensemble=ensemble, highpass=highpass, augment=augment,
         cosine=cosine, quantize=quantize,
     )  # fmt: skip
-    return float(((out["logits"] > 0).float() == out["labels"]).float().mean())
+    return scores_accuracy(out)
+
+
+def scores_accuracy(scores: dict[str, torch.Tensor]) -> float:
+    """The share of :func:`two_sample_scores`' held-out strokes its classifier got right."""
+    return float(((scores["logits"] > 0).float() == scores["labels"]).float().mean())
 
 
 def two_sample_scores(
@@ -431,8 +436,7 @@ def evaluate_painter(
         result["two_sample_accuracy_real_b"] = _REAL_B_ACCURACY[key]
     if strict:
         scores = two_sample_scores(real_a, pred, seed=seed, **STRICT_TWO_SAMPLE)
-        correct = (scores["logits"] > 0).float() == scores["labels"]
-        result["two_sample_accuracy_strict"] = float(correct.float().mean())
+        result["two_sample_accuracy_strict"] = scores_accuracy(scores)
         result["two_sample_strict_by_size"] = accuracy_by_quantile(scores, actions[:, A.SIZE])
         key = (num_strokes, seed, brush, "strict")
         if key not in _REAL_B_ACCURACY:
