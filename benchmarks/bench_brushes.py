@@ -51,10 +51,11 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def target_at(photo: Path, w: int, h: int) -> np.ndarray:
-    """The photo at the painting's size, resized as neural-paint resizes it."""
-    from painters.images import load_image, resize
+    """The photo at the painting's size, prepared as neural-paint prepares its target (the
+    centred crop to the painting's aspect ratio, then the resize)."""
+    from painters.images import load_image, prepare_target
 
-    return resize(load_image(photo), w, h)
+    return prepare_target(load_image(photo), w, h)
 
 
 def paint(photo: Path, brushes: str, out: Path, strokes: int, seed: int, extra: list[str]) -> float:
