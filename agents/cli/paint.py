@@ -114,8 +114,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="--method agent (and agent+gradient's refinement): Adam steps through the "
-        "painter that refine each agent step's strokes before they are painted (the agent's planning; 0: the actor's strokes as "
-        "they are; default: the agent's own, 32 for the default agent, cut to keep "
+        "painter that refine each agent step's strokes before they are painted (the agent's "
+        "planning; 0: the actor's strokes as they are; default: the agent's own, 32 for the default agent, cut to keep "
         "strokes x steps <= 4096: 32 up to 128 strokes, 16 at 256, 2 at 2000)",
     )
     p.add_argument("--size", type=int, default=64, help="tile side in px (the painter's)")
@@ -488,11 +488,12 @@ def load_brush_painter(args: argparse.Namespace, device: torch.device) -> torch.
 def refines(args: argparse.Namespace, image_width: int, image_height: int) -> bool:
     """Whether ``--method agent+gradient`` refines the agent's whole painting (planning first)
     rather than letting the agent propose the gradient painter's strokes: while strokes ×
-    canvas pixels stays within :data:`agents.painting.refine.REFINE_LIMIT`, without a palette."""
-    from agents.painting.refine import REFINE_LIMIT
+    canvas pixels stays within :data:`agents.painting.refine.REFINE_LIMIT`, without a palette
+    (:func:`agents.painting.refine.refines_jointly`, the rule the painting itself follows)."""
+    from agents.painting.refine import refines_jointly
 
     w, h = canvas_size(max(1, image_width), max(1, image_height), args.grid)
-    return args.palette is None and args.strokes * w * h <= REFINE_LIMIT
+    return refines_jointly(args.strokes, w, h, args.palette)
 
 
 def fit_scale(args: argparse.Namespace, width: int, height: int) -> float:

@@ -141,8 +141,11 @@ def refine_jointly(
     else:
         draw = PlacedStrokes(painter, windows, w, h)
     real = None
-    if real_seed is not None:
-        names = list(painter.brushes) if multi else [cfg.brush]
+    names = list(painter.brushes) if multi else [cfg.brush]
+    # without libmypaint (warned) the neural canvas alone
+    if real_seed is not None and all(
+        real_renderer(TILE, b, int(real_seed)) is not None for b in names
+    ):
         wins = np.asarray(windows, np.int64)
 
         def real(a: torch.Tensor) -> torch.Tensor:
@@ -150,8 +153,6 @@ def refine_jointly(
             g = to_global(np.clip(a[0].detach().cpu().numpy(), 0.0, 1.0), wins, w, h)
             return canvas_alphas(names, idx, g, w, h, real_scale, int(real_seed))[None]
 
-        if any(real_renderer(TILE, b, int(real_seed)) is None for b in names):
-            real = None  # no libmypaint (warned): the neural canvas alone
     info = {"stage": "refine", "phase": "refine", "total": int(steps)}
     logits, canvas = _optimise(
         draw, base, tgt, logits, loss_fn or make_loss(cfg.loss), int(steps), lr, callback, info,

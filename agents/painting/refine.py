@@ -32,6 +32,14 @@ REFINE_LR = 0.05
 REFINE_REAL_WEIGHT = 4.0
 
 
+def refines_jointly(strokes: int, width: int, height: int, palette: Any = None) -> bool:
+    """Whether agent + gradient painting of ``strokes`` strokes on a ``width`` × ``height``
+    canvas refines the agent's whole painting (``mode="refine"``) rather than letting the agent
+    propose the gradient painter's strokes (``"init"``): while strokes × canvas pixels stays
+    within :data:`REFINE_LIMIT`, without a palette (the gradient painter snaps its colours)."""
+    return palette is None and int(strokes) * int(width) * int(height) <= REFINE_LIMIT
+
+
 def agent_init_fn(model: Any, painter: torch.nn.Module) -> InitFn:
     """An ``init_fn`` for the gradient painter (``paint_images(..., init_fn=...)``): each group's
     ``n`` initial strokes on a batch of 64 px tiles are the agent's, painted on the tile's
@@ -146,8 +154,7 @@ def paint_with_agent_and_gradient(
     target = prepare_target(img, width, height)
     several = is_multi(painter)
     if mode == "auto":
-        fits = int(strokes) * width * height <= REFINE_LIMIT
-        mode = "refine" if fits and cfg.palette is None else "init"
+        mode = "refine" if refines_jointly(strokes, width, height, cfg.palette) else "init"
     if mode == "refine" and cfg.palette is not None:
         raise ValueError("a palette needs mode='init' (the gradient painter snaps the colours)")
     if mode == "init":
