@@ -424,3 +424,29 @@ def test_grain_conv_is_the_plain_convolution() -> None:
     assert torch.allclose(out, torch.nn.functional.conv2d(noise, kernel, padding=2), atol=1e-5)
     out.sum().backward()
     assert kernel.grad is not None and float(kernel.grad.abs().sum()) > 0
+
+
+def test_dab_cloud_of_one_full_size_gaussian_dab_is_the_scattered_structure() -> None:
+    from painters.models.gan import GANPainter
+    from painters.models.textured import _inv_softplus
+
+    torch.manual_seed(0)
+    kw = dict(widths=[4, 4, 4], critic_channels=4, dab_scatter=-1.0)
+    g = GANPainter(dab_cloud=1, **kw)
+    s = g.structure
+    a = torch.rand(5, 12)
+    offsets = torch.randn(5, 2, s.dabs)
+    one = _inv_softplus(1.0)
+    w = torch.cat([g.scatter.detach(), torch.tensor([40.0, 0.0, 0.0, one, 0.0, one])])
+    cloud = s.cloud_alpha(a, offsets[..., None], torch.zeros(5, s.dabs, 1), w)
+    assert torch.allclose(cloud, s.alpha(a, (offsets, g.scatter.detach())), atol=1e-5)
+    # the sampled painter draws its cloud from the noise: same noise, same strokes
+    noise = g.sample_noise(5, torch.Generator().manual_seed(1))
+    assert torch.equal(g(a, noise=noise), g(a, noise=noise))
+    assert not torch.allclose(g.structure_alpha(a, noise), g.structure_alpha(a))
+    loss, _ = g.training_loss(a, torch.rand(5, 4, 64, 64), "generator")
+    loss.backward()
+    assert g.cloud.grad is not None and float(g.cloud.grad.abs().sum()) > 0
+    assert any(p is g.cloud for p in g.phase_param_groups("generator")[1]["params"])
+    with pytest.raises(ValueError, match="dab_cloud needs dab_scatter"):
+        GANPainter(dab_cloud=4, widths=[4, 4, 4], critic_channels=4)

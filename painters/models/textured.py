@@ -44,6 +44,13 @@ ALPHA_EPS = 0.5 / 255
 #: The gate ramps from 0 to 1 as the (dilated) structured alpha goes from the first to the
 #: second value: exactly 0 well outside the stroke, 1 wherever it has visible ink.
 SUPPORT_RAMP = (0.005, 0.03)
+#: The dab cloud's starting weights (see :meth:`StructuredPainter.cloud_alpha`): spread
+#: softplus(−2.5 + 2.5·size + 0.4·pressure) brush radii (thin strokes stay close to the path,
+#: big ones spread about one radius), width sigmoid(3 − 3.5·size) of the path dab's (big strokes
+#: are drawn with dabs about a third as wide), a Gaussian profile (power 1 + softplus(0.54) ≈ 2)
+#: and the path dab's ink. Chosen by measurement: a start with the same spread at every size drew
+#: thin strokes too wide (fidelity ratio 1.3).
+CLOUD_INIT = (-2.5, 2.5, 0.4, 3.0, -3.5, 0.0, 0.54, 0.0, 0.54)
 
 
 def structure_weights(name: str) -> dict[str, torch.Tensor] | None:
@@ -158,6 +165,12 @@ class TexturedPainter(NeuralPainter):
             (w learned, starting at (this, 0, 0)), as the dry brush scatters its dabs; the
             structure's per-dab network then trains too (the dabs' width and ink). Big strokes
             become clumps of dabs instead of a smooth mean blob. Needs ≥ 2 noise channels.
+        dab_cloud: 0, or with ``dab_scatter`` the number M of small dabs each of the
+            structure's dabs is drawn as (:meth:`StructuredPainter.cloud_alpha`: each moved
+            off the path by its own noise, narrower than the path dab, with a learned profile),
+            as the dry brush draws a big stroke: a clump of many small round dabs, not a few
+            wide ones. Its nine weights (``cloud``, starting at :data:`CLOUD_INIT`) replace the
+            scatter's, which stay unused. Needs ``noise_size`` ≥ 2M and ≥ the dab count.
         learn_grain: with ``modulation``, the 5×5 filter that turns the noise into grain
             (a fixed Gaussian of σ 1.2 px otherwise) is learned, so the grain's scale can
             become the brush's (a Gaussian this wide has almost no power at 2-3 px periods).
@@ -178,6 +191,7 @@ class TexturedPainter(NeuralPainter):
         temperature: float = 1.0,
         dab_scatter: float | None = None,
         learn_grain: bool = False,
+        dab_cloud: int = 0,
         **extra: Any,
     ) -> None:
         widths = tuple(int(w) for w in widths)
@@ -199,6 +213,7 @@ class TexturedPainter(NeuralPainter):
             temperature=temperature,
             dab_scatter=dab_scatter,
             learn_grain=learn_grain,
+            dab_cloud=dab_cloud,
             **extra,
         )
         self.size, self.noise_channels, self.noise_size = size, noise_channels, noise_size
@@ -227,6 +242,15 @@ class TexturedPainter(NeuralPainter):
         if dab_scatter is not None:
             self.scatter = nn.Parameter(torch.tensor([float(dab_scatter), 0.0, 0.0]))
             self.structure.dab_mlp.requires_grad_(True)
+        self.dab_cloud = int(dab_cloud)
+        self.cloud: nn.Parameter | None = None
+        if self.dab_cloud > 0:
+            if self.scatter is None:
+                raise ValueError("dab_cloud needs dab_scatter")
+            k = self.structure.dabs
+            if noise_size < k or 2 * self.dab_cloud > noise_size:
+                raise ValueError(f"dab_cloud={dab_cloud} needs noise_size ≥ max({k}, 2·dab_cloud)")
+            self.cloud = nn.Parameter(torch.tensor(CLOUD_INIT))
         self.texture = TextureNet(2 + noise_channels, widths, 2 if self.modulation > 0 else 1)
 
     # -- what the trainer updates ----------------------------------------------------------
@@ -249,7 +273,8 @@ class TexturedPainter(NeuralPainter):
         ``dab_scatter``)."""
         if self.scatter is None:
             return []
-        return [self.scatter, *self.structure.dab_mlp.parameters()]
+        spread = self.scatter if self.cloud is None else self.cloud
+        return [spread, *self.structure.dab_mlp.parameters()]
 
     # -- noise -------------------------------------------------------------------------------
     def sample_noise(
@@ -296,6 +321,12 @@ class TexturedPainter(NeuralPainter):
         if self.scatter is None or noise is None:
             return self.structure.alpha(actions)
         k = self.structure.dabs
+        if self.cloud is not None:
+            m = self.dab_cloud
+            # rows 0..M-1 of the first two planes: offsets; rows M..2M-1 of the first: radii
+            offsets = noise[:, :2, :m, :k].transpose(-1, -2) * self.temperature
+            jitter = noise[:, 0, m : 2 * m, :k].transpose(-1, -2) * self.temperature
+            return self.structure.cloud_alpha(actions, offsets, jitter, self.cloud)
         offsets = noise[:, :2, 0, :k] * self.temperature
         return self.structure.alpha(actions, (offsets, self.scatter))
 
