@@ -213,22 +213,14 @@ class StructuredPainter(NeuralPainter):
         d = torch.matmul(gy.transpose(-1, -2).reshape(b * c, s, k), g[:, :, 0].reshape(b * c, k, s))
         return d.view(b, c, s, s)
 
-    def _dab_params_autograd(
-        self, actions: torch.Tensor, scatter: tuple[torch.Tensor, torch.Tensor] | None = None
-    ) -> tuple[torch.Tensor, ...]:
-        """:meth:`_dab_params` with gradients (and ``scatter``, see :meth:`densities`): dab
-        centres (B, 2, K), −1/(2σ²) in canvas units (B, C, K) and −(ink amount)/σ² (B, C, K)."""
+    def _path_dabs(self, actions: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The path dabs with gradients: centres (B, 2, K), pressure and size (B, K), width σ
+        in px at 64 (B, C, K) and ink per dab (B, C, K)."""
         b, k, c = actions.shape[0], self.dabs, self.channels
         geo = actions @ self.geometry_matrix()  # (B, 3K)
         xy = geo[:, : 2 * k].view(b, 2, k)
         pressure = geo[:, 2 * k :]
         size = actions[:, 1:2].expand(b, k)
-        xy_dabs = xy
-        if scatter is not None:
-            offsets, w = scatter
-            radius = torch.exp(2.0 * size) / 64.0  # the brush radius, as a canvas fraction
-            scale = F.softplus(w[0] + w[1] * size + w[2] * pressure) * radius  # (B, K)
-            xy_dabs = xy + offsets * scale[:, None, :]
         # arc length per dab in px at 64: spacing decides how much ink lands per px
         # +1e-8: a stroke whose points coincide (start = control = end) must not give an
         # infinite gradient through the square root
@@ -241,9 +233,23 @@ class StructuredPainter(NeuralPainter):
         out = self.dab_mlp(feats).transpose(1, 2).contiguous()
         # width in px at 64 around the brush radius exp(2·size); amount of ink per px of path
         sigma = torch.exp(out[:, :c] + 2.0 * actions[:, 1:2, None] - 0.5).clamp(0.3, 40.0)
+        ink = F.softplus(out[:, c:]) * (ds * pressure)[:, None]
+        return xy, pressure, size, sigma, ink
+
+    def _dab_params_autograd(
+        self, actions: torch.Tensor, scatter: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """:meth:`_dab_params` with gradients (and ``scatter``, see :meth:`densities`): dab
+        centres (B, 2, K), −1/(2σ²) in canvas units (B, C, K) and −(ink amount)/σ² (B, C, K)."""
+        xy, pressure, size, sigma, ink = self._path_dabs(actions)
+        xy_dabs = xy
+        if scatter is not None:
+            offsets, w = scatter
+            radius = torch.exp(2.0 * size) / 64.0  # the brush radius, as a canvas fraction
+            scale = F.softplus(w[0] + w[1] * size + w[2] * pressure) * radius  # (B, K)
+            xy_dabs = xy + offsets * scale[:, None, :]
         sig2 = sigma.square()
-        amount = -(F.softplus(out[:, c:]) * (ds * pressure)[:, None]) / sig2
-        return xy_dabs.contiguous(), (-0.5 * 64.0**2) / sig2, amount
+        return xy_dabs.contiguous(), (-0.5 * 64.0**2) / sig2, -ink / sig2
 
     def cloud_alpha(
         self,
@@ -281,25 +287,15 @@ class StructuredPainter(NeuralPainter):
             )
         b, k, c, s = actions.shape[0], self.dabs, self.channels, self.size
         m = offsets.shape[-1]
-        geo = actions @ self.geometry_matrix()
-        xy = geo[:, : 2 * k].view(b, 2, k)
-        pressure = geo[:, 2 * k :]
-        size = actions[:, 1:2].expand(b, k)
+        xy, pressure, size, sigma, ink = self._path_dabs(actions)
         w = weights
         radius = torch.exp(2.0 * size) / 64.0
         spread = F.softplus(w[0] + w[1] * size + w[2] * pressure) * radius  # (B, K)
         xy_c = (xy[..., None] + offsets * spread[:, None, :, None]).reshape(b, 2, k * m)
-        seg = (torch.diff(xy, dim=2).square().sum(1) + 1e-8).sqrt() * 64.0
-        ds = 0.5 * (F.pad(seg, (1, 0), mode="replicate") + F.pad(seg, (0, 1), mode="replicate"))
-        feats = torch.stack(
-            [pressure, size, self.t.expand(b, k), torch.log1p(ds), torch.ones_like(ds)], -1
-        )
-        out = self.dab_mlp(feats).transpose(1, 2).contiguous()  # (B, 2C, K)
-        sigma = torch.exp(out[:, :c] + 2.0 * actions[:, 1:2, None] - 0.5).clamp(0.3, 40.0)
         shrink = torch.sigmoid(w[3] + w[4] * size + w[5] * pressure)  # (B, K)
         sig_c = sigma[..., None] * (shrink[..., None] * torch.exp(jitter_scale * jitter))[:, None]
         sig_c = sig_c.clamp(0.3, 40.0).reshape(b, c, k * m)  # (B, C, KM) in px at 64
-        ink = F.softplus(out[:, c:]) * (ds * pressure)[:, None] * (F.softplus(w[8]) / m)
+        ink = ink * (F.softplus(w[8]) / m)
         peak = (ink[..., None].expand(b, c, k, m).reshape(b, c, k * m)) / sig_c.square()
         power = (1.0 + F.softplus(w[6] + w[7] * actions[:, 1:2])).view(b, 1, 1, 1, 1)
         # |u| for x and y: (B, C, 2, KM, S), u in units of σ·√2 (p = 2: exp(−d²/2σ²))
