@@ -245,9 +245,7 @@ class StructuredPainter(NeuralPainter):
         xy_dabs = xy
         if scatter is not None:
             offsets, w = scatter
-            radius = torch.exp(2.0 * size) / 64.0  # the brush radius, as a canvas fraction
-            scale = F.softplus(w[0] + w[1] * size + w[2] * pressure) * radius  # (B, K)
-            xy_dabs = xy + offsets * scale[:, None, :]
+            xy_dabs = xy + offsets * _spread(w, size, pressure)[:, None, :]
         sig2 = sigma.square()
         return xy_dabs.contiguous(), (-0.5 * 64.0**2) / sig2, -ink / sig2
 
@@ -289,8 +287,7 @@ class StructuredPainter(NeuralPainter):
         m = offsets.shape[-1]
         xy, pressure, size, sigma, ink = self._path_dabs(actions)
         w = weights
-        radius = torch.exp(2.0 * size) / 64.0
-        spread = F.softplus(w[0] + w[1] * size + w[2] * pressure) * radius  # (B, K)
+        spread = _spread(w, size, pressure)
         xy_c = (xy[..., None] + offsets * spread[:, None, :, None]).reshape(b, 2, k * m)
         shrink = torch.sigmoid(w[3] + w[4] * size + w[5] * pressure)  # (B, K)
         sig_c = sigma[..., None] * (shrink[..., None] * torch.exp(jitter_scale * jitter))[:, None]
@@ -522,6 +519,12 @@ class StructuredPainter(NeuralPainter):
             w = {n: np.ascontiguousarray(v.detach().float().cpu().numpy()) for n, v in w.items()}
         self._np_cache = (params, key, w)
         return w
+
+
+def _spread(w: torch.Tensor, size: torch.Tensor, pressure: torch.Tensor) -> torch.Tensor:
+    """How far the stochastic painters move a dab off the path, per unit of noise: softplus(w0
+    + w1·size + w2·pressure) brush radii (exp(2·size) px at 64), as a canvas fraction (B, K)."""
+    return F.softplus(w[0] + w[1] * size + w[2] * pressure) * (torch.exp(2.0 * size) / 64.0)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
