@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import needs_mypaint
 from PIL import Image
 
 import painters
@@ -132,3 +133,40 @@ def test_cli_several_brushes_paint_with_the_agent_and_refine_by_default(tmp_path
     assert "(agent+gradient, planning 32 steps)" in said
     doc = __import__("json").loads((out / "strokes.json").read_text())
     assert [s["brush"] in BRUSHES for s in doc["strokes"]] == [True] * 6
+
+
+@needs_mypaint
+def test_real_retry_runs_when_the_re_render_misses_and_keeps_only_a_better_one(
+    mb, monkeypatch, tmp_path
+):
+    from agents import load_agent
+    from agents.painting import paint_with_agent_and_gradient, write_painting_outputs
+    from agents.painting import refine as refine_module
+    from painters.images import prepare_target
+
+    image = np.asarray(Image.open(SAMPLE).convert("RGB").resize((96, 64)))
+    target = prepare_target(image, 96, 64)
+    model = load_agent("default")
+    cfg = GradientConfig(finish_scale=2.0, finish_steps=5)
+    kw = dict(painter=mb, steps=4, plan_steps=1, real_seed=0, config=cfg)
+    # a re-render within the ratio: no second refinement
+    monkeypatch.setattr(refine_module, "RETRY_RATIO", 1e9)
+    p = paint_with_agent_and_gradient(image, model, 8, **kw)
+    assert "real_retry" not in p.info
+    # the check measures what painting_real.png shows, box-averaged to the painting's size
+    write_painting_outputs(tmp_path, p, mb, render_size=192, seed=0)
+    with Image.open(tmp_path / "painting_real.png") as im:
+        real = np.asarray(im.convert("RGB").resize((96, 64), Image.Resampling.BOX)) / 255.0
+    want = float(np.mean((real - target / 255.0) ** 2))
+    assert refine_module.real_mse(p, target, 2.0, 0) == pytest.approx(want, rel=1e-6)
+    # always retried: the painting kept is the better re-render, the numbers say which
+    monkeypatch.setattr(refine_module, "RETRY_RATIO", 0.0)
+    monkeypatch.setattr(refine_module, "RETRY_STEPS", 3)
+    q = paint_with_agent_and_gradient(image, model, 8, **kw)
+    note = q.info["real_retry"]
+    (n0, n1), (r0, r1) = note["neural"], note["real"]
+    assert note["kept"] == (r1 < r0 and n1 <= refine_module.RETRY_KEEP * n0)
+    got = float(np.mean((q.canvas / 255.0 - target / 255.0) ** 2))
+    assert got == pytest.approx(n1 if note["kept"] else n0, rel=1e-9)
+    assert refine_module.real_mse(q, target, 2.0, 0) == pytest.approx(r1 if note["kept"] else r0)
+    assert q.info["refine_steps"] == 4 + (3 if note["kept"] else 0)

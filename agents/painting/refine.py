@@ -30,6 +30,18 @@ REFINE_LR = 0.05
 #: the refinement starts from a finished painting, where 8 costs the neural painting more than
 #: it gains the real one (docs/BRUSHES.md).
 REFINE_REAL_WEIGHT = 4.0
+#: A painting of several brushes whose real re-render (at the fit's scale, box-averaged back
+#: to the painting's size) is more than this many times the neural painting's MSE is refined
+#: once more (:data:`RETRY_STEPS` at :data:`RETRY_LR`, real weight :data:`RETRY_REAL_WEIGHT`)
+#: and its colours fitted again; the second painting is kept when its re-render is closer to
+#: the target and its neural painting no worse than :data:`RETRY_KEEP` × the first's. Smooth
+#: images are where this happens: there the dry brush's speckle is most of the re-render's
+#: error (docs/BRUSHES.md).
+RETRY_RATIO = 1.25
+RETRY_STEPS = 120
+RETRY_LR = 0.02
+RETRY_REAL_WEIGHT = 5.0
+RETRY_KEEP = 1.02
 
 
 def refines_jointly(strokes: int, width: int, height: int, palette: Any = None) -> bool:
@@ -126,7 +138,9 @@ def paint_with_agent_and_gradient(
     ``real_seed``: paint for the real brush's re-render with that seed: the refinement adds
     the real brushes' coverage (straight-through, at ``config.finish_scale`` × the painting's
     size) and the colours are fitted last for the neural and the real canvas
-    (:func:`agents.gradient.finish_colours`; needs libmypaint, skipped without it)."""
+    (:func:`agents.gradient.finish_colours`; needs libmypaint, skipped without it). With
+    several brushes the re-render is then measured (:func:`real_mse`), and the strokes refined
+    once more if it misses the neural painting by more than :data:`RETRY_RATIO`."""
     from dataclasses import replace
 
     from agents.gradient import (
@@ -181,18 +195,70 @@ def paint_with_agent_and_gradient(
     painting = refine_painting(painting, target, painter, steps=steps, lr=lr, loss_fn=loss_fn,
                                callback=callback, real_seed=real_seed, config=cfg)  # fmt: skip
     if real_seed is not None and len(painting.actions) and cfg.finish_steps > 0:
-        pdev = next(iter(painter.parameters()), torch.empty(0)).device
-        index = painting.brush_index(painter.brushes) if several else None
-        local, finished = finish_colours(
-            painter, painting.local_actions, painting.windows, from_uint8(target, pdev),
-            replace(cfg, background=painting.background), real_seed, callback, brush_index=index,
-        )  # fmt: skip
-        if finished is not None:
-            painting.local_actions = np.clip(local, 0.0, 1.0).astype(np.float32)
-            painting.actions = to_global(painting.local_actions, painting.windows, width, height)
-            painting.canvas = to_uint8(finished)
+
+        def finish(p):
+            pdev = next(iter(painter.parameters()), torch.empty(0)).device
+            index = p.brush_index(painter.brushes) if several else None
+            local, finished = finish_colours(
+                painter, p.local_actions, p.windows, from_uint8(target, pdev),
+                replace(cfg, background=p.background), real_seed, callback, brush_index=index,
+            )  # fmt: skip
+            if finished is not None:
+                p.local_actions = np.clip(local, 0.0, 1.0).astype(np.float32)
+                p.actions = to_global(p.local_actions, p.windows, width, height)
+                p.canvas = to_uint8(finished)
+            return p
+
+        painting = finish(painting)
+        if several:
+            painting = _retry_for_real(painting, target, painter, cfg, real_seed, finish, callback)
     painting.info = {**painting.info, "made_by": "agents.painting (agent + gradient)"}
     return painting
+
+
+def real_mse(painting: Any, target: np.ndarray, scale: float, seed: int) -> float | None:
+    """MSE to ``target`` (the painting's size, uint8) of the painting's real MyPaint re-render
+    at ``scale`` × its size with texture ``seed``, box-averaged back to the painting's size,
+    as the re-render is compared with the painting; ``None`` without libmypaint."""
+    from PIL import Image
+
+    from painters.renderers.mypaint import MyPaintUnavailable
+    from painters.rerender import render_painting
+
+    h, w = painting.height, painting.width
+    side = max(w, h, round(max(w, h) * float(scale)))
+    try:
+        image = render_painting(painting, "mypaint", *painting.output_size(side), seed=int(seed))
+    except MyPaintUnavailable:
+        return None
+    small = Image.fromarray(image).resize((w, h), Image.Resampling.BOX)
+    return float(np.mean((np.asarray(small) / 255.0 - np.asarray(target) / 255.0) ** 2))
+
+
+def _retry_for_real(painting, target, painter, cfg, real_seed, finish, callback):
+    """Refine a painting of several brushes once more when its real re-render misses the
+    neural painting by more than :data:`RETRY_RATIO` (see there); returns the painting kept,
+    the measurements in its ``info["real_retry"]``."""
+    neural = float(np.mean((painting.canvas / 255.0 - target / 255.0) ** 2))
+    real = real_mse(painting, target, cfg.finish_scale, real_seed)
+    if real is None or real <= RETRY_RATIO * max(neural, 1e-12):
+        return painting
+
+    def relay(ev: dict) -> None:  # the progress bar names the second refinement
+        callback({**ev, "phase": "refine again"} if ev.get("phase") == "refine" else ev)
+
+    again = refine_painting(painting, target, painter, steps=RETRY_STEPS, lr=RETRY_LR,
+                            callback=relay if callback else None, real_seed=real_seed, config=cfg,
+                            real_weight=RETRY_REAL_WEIGHT)  # fmt: skip
+    again = finish(again)
+    neural2 = float(np.mean((again.canvas / 255.0 - target / 255.0) ** 2))
+    real2 = real_mse(again, target, cfg.finish_scale, real_seed)
+    kept = real2 is not None and real2 < real and neural2 <= RETRY_KEEP * neural
+    note = {"neural": [neural, neural2], "real": [real, real2], "kept": bool(kept)}
+    out = again if kept else painting
+    steps = int(painting.info.get("refine_steps", 0)) + (RETRY_STEPS if kept else 0)
+    out.info = {**out.info, "refine_steps": steps, "real_retry": note}
+    return out
 
 
 def refine_painting(
