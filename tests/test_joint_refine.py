@@ -142,7 +142,7 @@ def test_real_retry_runs_when_the_re_render_misses_and_keeps_only_a_better_one(
     from agents import load_agent
     from agents.painting import paint_with_agent_and_gradient, write_painting_outputs
     from agents.painting import refine as refine_module
-    from painters.images import prepare_target
+    from painters.images import load_image, prepare_target, resize
 
     image = np.asarray(Image.open(SAMPLE).convert("RGB").resize((96, 64)))
     target = prepare_target(image, 96, 64)
@@ -153,10 +153,9 @@ def test_real_retry_runs_when_the_re_render_misses_and_keeps_only_a_better_one(
     monkeypatch.setattr(refine_module, "RETRY_RATIO", 1e9)
     p = paint_with_agent_and_gradient(image, model, 8, **kw)
     assert "real_retry" not in p.info
-    # the check measures what painting_real.png shows, box-averaged to the painting's size
+    # the check measures what painting_real.png shows, area-averaged to the painting's size
     write_painting_outputs(tmp_path, p, mb, render_size=192, seed=0)
-    with Image.open(tmp_path / "painting_real.png") as im:
-        real = np.asarray(im.convert("RGB").resize((96, 64), Image.Resampling.BOX)) / 255.0
+    real = resize(load_image(tmp_path / "painting_real.png"), 96, 64) / 255.0
     want = float(np.mean((real - target / 255.0) ** 2))
     assert refine_module.real_mse(p, target, 2.0, 0) == pytest.approx(want, rel=1e-6)
     # always retried: the painting kept is the better re-render, the numbers say which

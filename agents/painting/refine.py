@@ -13,6 +13,7 @@ import torch
 from agents.painting.levels import AgentView, InitFn, _resize_tiles, paint_with_agent
 from painters import actions as A
 from painters.compositing import from_uint8, over_sequence, to_uint8
+from painters.distances import mse_uint8
 
 #: Stroke-pixels above which the gradient painter skips its real-brush colour fit
 #: (``agents.gradient.finish_colours``); agent + gradient then fits the colours to the neural
@@ -218,10 +219,10 @@ def paint_with_agent_and_gradient(
 
 def real_mse(painting: Any, target: np.ndarray, scale: float, seed: int) -> float | None:
     """MSE to ``target`` (the painting's size, uint8) of the painting's real MyPaint re-render
-    at ``scale`` × its size with texture ``seed``, box-averaged back to the painting's size,
-    as the re-render is compared with the painting; ``None`` without libmypaint."""
-    from PIL import Image
-
+    at ``scale`` × its size with texture ``seed``, area-averaged back to the painting's size
+    (:func:`painters.images.resize`), as the re-render is compared with the painting; ``None``
+    without libmypaint."""
+    from painters.images import resize
     from painters.renderers.mypaint import MyPaintUnavailable
     from painters.rerender import render_painting
 
@@ -231,15 +232,14 @@ def real_mse(painting: Any, target: np.ndarray, scale: float, seed: int) -> floa
         image = render_painting(painting, "mypaint", *painting.output_size(side), seed=int(seed))
     except MyPaintUnavailable:
         return None
-    small = Image.fromarray(image).resize((w, h), Image.Resampling.BOX)
-    return float(np.mean((np.asarray(small) / 255.0 - np.asarray(target) / 255.0) ** 2))
+    return mse_uint8(resize(image, w, h), np.asarray(target))
 
 
 def _retry_for_real(painting, target, painter, cfg, real_seed, finish, callback):
     """Refine a painting of several brushes once more when its real re-render misses the
     neural painting by more than :data:`RETRY_RATIO` (see there); returns the painting kept,
     the measurements in its ``info["real_retry"]``."""
-    neural = float(np.mean((painting.canvas / 255.0 - target / 255.0) ** 2))
+    neural = mse_uint8(painting.canvas, target)
     real = real_mse(painting, target, cfg.finish_scale, real_seed)
     if real is None or real <= RETRY_RATIO * max(neural, 1e-12):
         return painting
@@ -251,7 +251,7 @@ def _retry_for_real(painting, target, painter, cfg, real_seed, finish, callback)
                             callback=relay if callback else None, real_seed=real_seed, config=cfg,
                             real_weight=RETRY_REAL_WEIGHT)  # fmt: skip
     again = finish(again)
-    neural2 = float(np.mean((again.canvas / 255.0 - target / 255.0) ** 2))
+    neural2 = mse_uint8(again.canvas, target)
     real2 = real_mse(again, target, cfg.finish_scale, real_seed)
     kept = real2 is not None and real2 < real and neural2 <= RETRY_KEEP * neural
     note = {"neural": [neural, neural2], "real": [real, real2], "kept": bool(kept)}
