@@ -31,7 +31,7 @@ REFINE_LR = 0.05
 #: the refinement starts from a finished painting, where 8 costs the neural painting more than
 #: it gains the real one (docs/BRUSHES.md).
 REFINE_REAL_WEIGHT = 4.0
-#: A painting of several brushes whose real re-render (at the fit's scale, box-averaged back
+#: A painting of several brushes whose real re-render (at the fit's scale, area-averaged back
 #: to the painting's size) is more than this many times the neural painting's MSE is refined
 #: once more (:data:`RETRY_STEPS` at :data:`RETRY_LR`, real weight :data:`RETRY_REAL_WEIGHT`)
 #: and its colours fitted again; the second painting is kept when its re-render is closer to
